@@ -1,0 +1,159 @@
+"""Generic adapter for any array-API library, through its standard namespace.
+
+Used for array_api_strict, dask.array and CuPy (namespaces from array-api-compat where the library
+is not itself compliant). Another library gets an adapter in three lines: subclass
+:class:`ArrayAPIBackend`, set ``name``, ``modules`` and :meth:`ArrayAPIBackend.namespace`, and
+declare it under the ``unireduce.backends`` entry-point group.
+
+>>> import array_api_strict as xp, unireduce as ur
+>>> ur.sum(xp.asarray([1, 2], dtype=xp.uint8)).dtype
+uint64
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from unireduce._backend import Backend
+from unireduce._dtypes import ALL_DTYPES
+
+__all__ = ["ArrayAPIBackend", "ArrayApiStrictBackend", "CupyBackend", "DaskBackend"]
+
+
+class ArrayAPIBackend(Backend):
+    """Adapter over a standard array-API namespace; subclasses say which one."""
+
+    name: ClassVar[str] = "array_api"
+    modules: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self) -> None:
+        self.xp = self.namespace()
+        self._natives: dict[str, Any] = {
+            n: getattr(self.xp, n) for n in ALL_DTYPES if hasattr(self.xp, n)
+        }
+        self._names: dict[Any, str] = {v: k for k, v in self._natives.items()}
+        # NumPy-based namespaces (dask, cupy) spell dtypes as scalar types (np.int64) while arrays
+        # carry dtype instances (dtype('int64')): accept both.
+        for name, v in self._natives.items():
+            if isinstance(v, type) and v.__module__ == "numpy":
+                import numpy as np
+
+                self._names.setdefault(np.dtype(v), name)
+        self._supported = frozenset(self._natives)
+        info = self.xp.__array_namespace_info__()
+        self._default_int = self._names[info.default_dtypes()["integral"]]
+
+    def namespace(self) -> Any:
+        """The array-API namespace of this library."""
+        raise NotImplementedError
+
+    def is_array(self, x: object) -> bool:
+        raise NotImplementedError
+
+    def dtype_name(self, native: object) -> str | None:
+        try:
+            return self._names.get(native)
+        except TypeError:
+            return None
+
+    def native_dtype(self, name: str) -> Any:
+        return self._natives[name]
+
+    def supported_dtypes(self) -> frozenset[str]:
+        return self._supported
+
+    def default_int(self) -> str:
+        return self._default_int
+
+    def ndim(self, x: Any) -> int:
+        return int(x.ndim)
+
+    def device(self, x: Any) -> object:
+        from array_api_compat import device
+
+        return device(x)
+
+    def astype(self, x: Any, dtype: Any) -> Any:
+        return x if x.dtype == dtype else self.xp.astype(x, dtype)
+
+    def sum(
+        self,
+        x: Any,
+        axes: tuple[int, ...] | None,
+        keepdims: bool,
+        dtype: Any,
+        name: str | None = None,
+    ) -> Any:
+        # Cast first: a strict namespace refuses bool input to sum.
+        return self.xp.sum(self.astype(x, dtype), axis=axes, dtype=dtype, keepdims=keepdims)
+
+    def cumsum(self, x: Any, axis: int, dtype: Any) -> Any:
+        return self.xp.cumulative_sum(self.astype(x, dtype), axis=axis, dtype=dtype)
+
+    def flip(self, x: Any, axis: int) -> Any:
+        return self.xp.flip(x, axis=axis)
+
+    def pad_zero_front(self, x: Any, axis: int) -> Any:
+        shape = list(x.shape)
+        shape[axis] = 1
+        zeros = self.xp.zeros(tuple(shape), dtype=x.dtype, device=self.device(x))
+        return self.xp.concat([zeros, x], axis=axis)
+
+    def reshape(self, x: Any, shape: tuple[int, ...]) -> Any:
+        return self.xp.reshape(x, shape)
+
+
+class ArrayApiStrictBackend(ArrayAPIBackend):
+    """array_api_strict: the standard's reference namespace (no float16 or bfloat16)."""
+
+    name: ClassVar[str] = "array_api_strict"
+    modules: ClassVar[tuple[str, ...]] = ("array_api_strict",)
+
+    def namespace(self) -> Any:
+        import array_api_strict
+
+        return array_api_strict
+
+    def is_array(self, x: object) -> bool:
+        from array_api_strict._array_object import Array
+
+        return isinstance(x, Array)
+
+
+class DaskBackend(ArrayAPIBackend):
+    """dask.array, through array-api-compat's namespace; results stay lazy."""
+
+    name: ClassVar[str] = "dask"
+    modules: ClassVar[tuple[str, ...]] = ("dask.array",)
+
+    def namespace(self) -> Any:
+        import array_api_compat.dask.array as xp
+
+        return xp
+
+    def is_array(self, x: object) -> bool:
+        from array_api_compat import is_dask_array
+
+        return bool(is_dask_array(x))
+
+
+class CupyBackend(ArrayAPIBackend):
+    """CuPy, through array-api-compat's namespace; results stay on the GPU."""
+
+    name: ClassVar[str] = "cupy"
+    modules: ClassVar[tuple[str, ...]] = ("cupy",)
+
+    def namespace(self) -> Any:
+        import array_api_compat.cupy as xp
+
+        return xp
+
+    def is_array(self, x: object) -> bool:
+        from array_api_compat import is_cupy_array
+
+        return bool(is_cupy_array(x))
+
+    def devices(self) -> list[str]:
+        import cupy
+
+        return [f"cuda:{i}" for i in range(cupy.cuda.runtime.getDeviceCount())]

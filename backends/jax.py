@@ -1,0 +1,127 @@
+"""JAX adapter: ``jnp.sum`` / ``jnp.cumsum`` with an explicit dtype; works on tracers.
+
+With ``jax_enable_x64`` off (JAX's default) JAX has no 64-bit dtypes, so the supported set and the
+default integer (int32) follow the flag, read at every call: the frontend never asks for a dtype
+JAX would silently narrow (semantics-matrix.md divergence 17).
+
+>>> import jax.numpy as jnp, unireduce as ur
+>>> str(ur.sum(jnp.array([1, 2], dtype=jnp.int8)).dtype) in ("int32", "int64")
+True
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from unireduce._backend import Backend
+
+__all__ = ["JaxBackend"]
+
+_NAMES = (
+    "bool",
+    "int8",
+    "int16",
+    "int32",
+    "int64",
+    "uint8",
+    "uint16",
+    "uint32",
+    "uint64",
+    "float16",
+    "bfloat16",
+    "float32",
+    "float64",
+    "complex64",
+    "complex128",
+)
+_WIDE = frozenset({"int64", "uint64", "float64", "complex128"})
+
+
+class JaxBackend(Backend):
+    """Adapter for ``jax.Array``, tracers inside ``jit``/``grad``/``vmap`` included."""
+
+    name: ClassVar[str] = "jax"
+    modules: ClassVar[tuple[str, ...]] = ("jax",)
+
+    def __init__(self) -> None:
+        import jax
+        import jax.numpy as jnp
+        import numpy as np
+
+        self.jax: Any = jax
+        self.jnp = jnp
+        self.np: Any = np
+        self._natives: dict[str, Any] = {n: np.dtype(getattr(jnp, n)) for n in _NAMES}
+        self._names: dict[Any, str] = {v: k for k, v in self._natives.items()}
+        self._all = frozenset(self._natives)
+        self._x32 = self._all - _WIDE
+
+    def is_array(self, x: object) -> bool:
+        return isinstance(x, self.jax.Array)
+
+    def version(self) -> str:
+        return str(self.jax.__version__)
+
+    def mode(self) -> bool:
+        return bool(self.jax.config.jax_enable_x64)
+
+    def dtype_name(self, native: object) -> str | None:
+        try:
+            hit = self._names.get(native)
+        except TypeError:
+            return None
+        if hit is not None or isinstance(native, str):
+            return hit
+        try:
+            return self._names.get(self.np.dtype(native))  # jnp.int8 and friends
+        except (TypeError, ValueError):
+            return None
+
+    def native_dtype(self, name: str) -> Any:
+        return self._natives[name]
+
+    def supported_dtypes(self) -> frozenset[str]:
+        return self._all if self.jax.config.jax_enable_x64 else self._x32
+
+    def ndim(self, x: Any) -> int:
+        return int(x.ndim)
+
+    def device(self, x: Any) -> object:
+        try:
+            return next(iter(x.devices()))
+        except Exception:  # a tracer has no committed device
+            return None
+
+    def devices(self) -> list[str]:
+        return [f"{d.platform}:{d.id}" for d in self.jax.devices()]
+
+    def axis_values(self, axis: object) -> tuple[int, ...] | None:
+        if isinstance(axis, self.jax.Array) and axis.ndim <= 1 and axis.dtype.kind in "iu":
+            return tuple(int(a) for a in self.np.asarray(axis).reshape(-1))
+        return None
+
+    def astype(self, x: Any, dtype: Any) -> Any:
+        return x if x.dtype == dtype else x.astype(dtype)
+
+    def sum(
+        self,
+        x: Any,
+        axes: tuple[int, ...] | None,
+        keepdims: bool,
+        dtype: Any,
+        name: str | None = None,
+    ) -> Any:
+        return self.jnp.sum(x, axis=axes, dtype=dtype, keepdims=keepdims)
+
+    def cumsum(self, x: Any, axis: int, dtype: Any) -> Any:
+        return self.jnp.cumsum(x, axis=axis, dtype=dtype)
+
+    def flip(self, x: Any, axis: int) -> Any:
+        return self.jnp.flip(x, axis)
+
+    def pad_zero_front(self, x: Any, axis: int) -> Any:
+        widths = [(1, 0) if i == axis else (0, 0) for i in range(x.ndim)]
+        return self.jnp.pad(x, widths)
+
+    def reshape(self, x: Any, shape: tuple[int, ...]) -> Any:
+        return self.jnp.reshape(x, shape)

@@ -1,0 +1,133 @@
+"""TensorFlow adapter: ``tf.math.reduce_sum`` / ``tf.math.cumsum`` after an explicit ``tf.cast``.
+
+TF ops take no ``dtype=`` argument, so the input is cast to the working dtype first; that also
+covers bool input, which TF cannot sum (the ``Sum`` kernel has no bool type). Eager tensors,
+``tf.Variable`` and symbolic tensors inside ``tf.function`` are all handled with graph ops; nothing
+leaves the device.
+
+>>> import tensorflow as tf, unireduce as ur
+>>> ur.sum(tf.constant([100, 100], dtype=tf.int8)).dtype.name
+'int64'
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from unireduce._backend import Backend
+from unireduce._errors import UnireduceTypeError
+
+__all__ = ["TensorFlowBackend"]
+
+_NAMES = (
+    "bool",
+    "int8",
+    "int16",
+    "int32",
+    "int64",
+    "uint8",
+    "uint16",
+    "uint32",
+    "uint64",
+    "float16",
+    "bfloat16",
+    "float32",
+    "float64",
+    "complex64",
+    "complex128",
+)
+
+
+class TensorFlowBackend(Backend):
+    """Adapter for ``tf.Tensor`` (eager and symbolic) and ``tf.Variable``."""
+
+    name: ClassVar[str] = "tensorflow"
+    modules: ClassVar[tuple[str, ...]] = ("tensorflow",)
+
+    def __init__(self) -> None:
+        import tensorflow as tf
+
+        self.tf = tf
+        self._natives: dict[str, Any] = {n: getattr(tf, n) for n in _NAMES}
+        self._names: dict[Any, str] = {v: k for k, v in self._natives.items()}
+        self._supported = frozenset(self._natives)
+
+    def is_array(self, x: object) -> bool:
+        tf = self.tf
+        return isinstance(x, (tf.Tensor, tf.Variable))
+
+    def version(self) -> str:
+        return str(self.tf.__version__)
+
+    def dtype_name(self, native: object) -> str | None:
+        try:
+            return self._names.get(native)
+        except TypeError:
+            return None
+
+    def native_dtype(self, name: str) -> Any:
+        return self._natives[name]
+
+    def supported_dtypes(self) -> frozenset[str]:
+        return self._supported
+
+    def ndim(self, x: Any) -> int | None:
+        rank = x.shape.rank
+        return None if rank is None else int(rank)
+
+    def device(self, x: Any) -> object:
+        return x.device
+
+    def devices(self) -> list[str]:
+        return [d.name for d in self.tf.config.list_logical_devices()]
+
+    def axis_values(self, axis: object) -> tuple[int, ...] | None:
+        tf = self.tf
+        if not isinstance(axis, (tf.Tensor, tf.Variable)):
+            return None
+        if not axis.dtype.is_integer or (axis.shape.rank is not None and axis.shape.rank > 1):
+            return None
+        value = tf.get_static_value(axis)
+        if value is None:
+            raise UnireduceTypeError(
+                f"axis={axis!r}: the value of an axis tensor must be known when the function is "
+                "traced (a constant); unireduce resolves axes once, before computing"
+            )
+        return tuple(int(a) for a in value.reshape(-1))
+
+    def astype(self, x: Any, dtype: Any) -> Any:
+        if x.dtype == dtype:
+            return self.tf.convert_to_tensor(x)
+        return self.tf.cast(x, dtype)
+
+    def sum(
+        self,
+        x: Any,
+        axes: tuple[int, ...] | None,
+        keepdims: bool,
+        dtype: Any,
+        name: str | None = None,
+    ) -> Any:
+        tf = self.tf
+        if x.dtype != dtype:
+            x = tf.cast(x, dtype)
+        return tf.math.reduce_sum(
+            x, axis=None if axes is None else list(axes), keepdims=keepdims, name=name
+        )
+
+    def cumsum(self, x: Any, axis: int, dtype: Any) -> Any:
+        tf = self.tf
+        if x.dtype != dtype:
+            x = tf.cast(x, dtype)
+        return tf.math.cumsum(x, axis=axis)
+
+    def flip(self, x: Any, axis: int) -> Any:
+        return self.tf.reverse(x, [axis])
+
+    def pad_zero_front(self, x: Any, axis: int) -> Any:
+        rank = x.shape.rank
+        paddings = [[1, 0] if i == axis else [0, 0] for i in range(rank)]
+        return self.tf.pad(x, paddings)
+
+    def reshape(self, x: Any, shape: tuple[int, ...]) -> Any:
+        return self.tf.reshape(x, shape)

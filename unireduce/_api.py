@@ -1,0 +1,214 @@
+"""The public reductions: one validation step, one computation step.
+
+Each function resolves the call once (backend, profile, dtypes, axes; see :mod:`unireduce._resolve`)
+and hands the adapter a normalised request. The profile decides the meaning; the adapter only
+translates into framework ops.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._backend import Backend
+from ._errors import AxisError, UnireduceTypeError, UnireduceValueError
+from ._registry import _BY_TYPE, backend_of
+from ._resolve import cumsum_axis, normalize_axes, plan, profile
+
+__all__ = ["cumsum", "cumulative_sum", "reduce_sum", "sum"]
+
+Array = Any
+_builtin_sum = sum
+
+
+def _flag(fn: str, name: str, value: object) -> bool:
+    if value is True or value is False:
+        return value
+    raise UnireduceTypeError(f"{fn}: {name}={value!r} must be True or False")
+
+
+def _ndim(fn: str, be: Backend, x: Array) -> int:
+    ndim = be.ndim(x)
+    if ndim is None:
+        raise AxisError(
+            f"{fn}: the rank of the input is unknown while tracing; give the tensor a known rank "
+            "(for example with tf.ensure_shape) to reduce it"
+        )
+    return ndim
+
+
+def _reduce(
+    fn: str,
+    x: Array,
+    axis: object,
+    dtype: object,
+    keepdims: object,
+    semantics: object,
+    name: str | None = None,
+) -> Array:
+    be = _BY_TYPE.get(type(x)) or backend_of(x)
+    prof = profile(fn, semantics)
+    p = plan(fn, prof, be, x.dtype, dtype)
+    if keepdims is not False:
+        keepdims = _flag(fn, "keepdims", keepdims)
+    if axis is None and prof.empty_axis == "none":
+        axes: tuple[int, ...] | None = None
+    else:
+        ndim = _ndim(fn, be, x)
+        axes = normalize_axes(fn, axis, ndim, prof, be)
+        if not axes:
+            # Nothing to reduce: the input, cast (array API; torch's dim=() differs, pytorch#29137).
+            return be.astype(x, p.out_native)
+        if len(axes) == ndim:
+            axes = None
+    y = be.sum(x, axes, bool(keepdims), p.work_native, name)
+    if p.work != p.out:
+        y = be.astype(y, p.out_native)
+    return y
+
+
+def sum(
+    x: Array,
+    /,
+    *,
+    axis: int | tuple[int, ...] | list[int] | None = None,
+    dtype: object = None,
+    keepdims: bool = False,
+    semantics: str = "array_api",
+) -> Array:
+    """Sum of ``x`` over ``axis`` with the array API's rules, on any backend.
+
+    Signed integers and bool sum to the default integer, unsigned integers to the unsigned integer
+    of that width, floats keep their dtype; ``dtype=`` casts the input first. ``axis=()`` reduces
+    nothing. ``semantics`` picks another framework's rules (see :func:`unireduce.profiles`).
+
+    >>> import numpy as np, unireduce as ur
+    >>> ur.sum(np.array([200, 100], dtype=np.uint8))
+    array(300, dtype=uint64)
+    >>> ur.sum(np.array([100, 100], dtype=np.int8), dtype="int8")
+    array(-56, dtype=int8)
+    """
+    return _reduce("sum", x, axis, dtype, keepdims, semantics)
+
+
+def reduce_sum(
+    input_tensor: Array,
+    axis: object = None,
+    keepdims: bool = False,
+    name: str | None = None,
+    *,
+    semantics: str = "tensorflow",
+) -> Array:
+    """``tf.math.reduce_sum`` on any backend: the result keeps the input dtype and wraps.
+
+    ``axis`` is None, an int, a list or tuple of ints or a 0-d/1-D integer tensor; ``axis=[]``
+    reduces nothing; bool input raises :class:`unireduce.DTypeError` as TensorFlow does. ``name``
+    names the op on TensorFlow and is ignored elsewhere.
+
+    >>> import numpy as np, unireduce as ur
+    >>> ur.reduce_sum(np.array([100, 100], dtype=np.int8))
+    array(-56, dtype=int8)
+    """
+    if name is not None and not isinstance(name, str):
+        raise UnireduceTypeError(f"reduce_sum: name={name!r} must be a string or None")
+    return _reduce("reduce_sum", input_tensor, axis, None, keepdims, semantics, name)
+
+
+def _cumulate(
+    fn: str,
+    x: Array,
+    axis: object,
+    dtype: object,
+    exclusive: bool,
+    reverse: bool,
+    include_initial: bool,
+    semantics: object,
+) -> Array:
+    be = _BY_TYPE.get(type(x)) or backend_of(x)
+    prof = profile(fn, semantics)
+    p = plan(fn, prof, be, x.dtype, dtype)
+    if exclusive and include_initial:
+        raise UnireduceValueError(
+            f"{fn}: exclusive=True and include_initial=True overlap (both start the result with "
+            "the zero); use include_initial=True for [0, x0, ..., sum] of length n+1, or "
+            "exclusive=True for [0, x0, ..., sum minus the last] of length n"
+        )
+    ndim = _ndim(fn, be, x)
+    if ndim == 0:
+        mode = prof.cumsum_zero_d
+        if mode == "error":
+            raise AxisError(
+                f"{fn}: a 0-d input has no axis to accumulate along "
+                f"({prof.framework}); reshape it to 1-D first"
+            )
+        if axis is not None:
+            cumsum_axis(fn, axis, 1, prof)  # only 0 and -1 name the one axis
+        if mode == "scalar":
+            return be.astype(x, p.out_native)
+        x, ndim, ax = be.reshape(x, (1,)), 1, 0
+    else:
+        maybe = cumsum_axis(fn, axis, ndim, prof)
+        if maybe is None:
+            x, ndim, ax = be.reshape(x, (-1,)), 1, 0
+        else:
+            ax = maybe
+    work, native_work = p.work, p.work_native
+    y = x
+    if reverse:
+        if p.in_dtype != work:
+            y = be.astype(y, native_work)
+        y = be.flip(y, ax)
+    y = be.cumsum(y, ax, native_work)
+    if exclusive:
+        y = be.drop_last(be.pad_zero_front(y, ax), ax)
+    elif include_initial:
+        y = be.pad_zero_front(y, ax)
+    if reverse:
+        y = be.flip(y, ax)
+    if work != p.out:
+        y = be.astype(y, p.out_native)
+    return y
+
+
+def cumulative_sum(
+    x: Array,
+    /,
+    *,
+    axis: int | None = None,
+    dtype: object = None,
+    include_initial: bool = False,
+    semantics: str = "array_api",
+) -> Array:
+    """Cumulative sum along ``axis`` with the array API's rules (``axis`` optional for 1-D only).
+
+    >>> import numpy as np, unireduce as ur
+    >>> ur.cumulative_sum(np.array([1, 2, 3], dtype=np.int8), include_initial=True)
+    array([0, 1, 3, 6])
+    """
+    include_initial = _flag("cumulative_sum", "include_initial", include_initial)
+    return _cumulate("cumulative_sum", x, axis, dtype, False, False, include_initial, semantics)
+
+
+def cumsum(
+    x: Array,
+    /,
+    axis: int | None = None,
+    *,
+    dtype: object = None,
+    exclusive: bool = False,
+    reverse: bool = False,
+    include_initial: bool = False,
+    semantics: str = "array_api",
+) -> Array:
+    """Cumulative sum with ``tf.math.cumsum``'s ``exclusive`` and ``reverse`` on any backend.
+
+    ``exclusive=True`` gives ``[0, x0, x0+x1, ...]`` (length n), ``reverse=True`` accumulates
+    from the end; ``include_initial=True`` prepends the zero (length n+1).
+
+    >>> import numpy as np, unireduce as ur
+    >>> ur.cumsum(np.array([1.0, 2.0, 3.0]), exclusive=True, reverse=True)
+    array([5., 3., 0.])
+    """
+    exclusive = _flag("cumsum", "exclusive", exclusive)
+    reverse = _flag("cumsum", "reverse", reverse)
+    include_initial = _flag("cumsum", "include_initial", include_initial)
+    return _cumulate("cumsum", x, axis, dtype, exclusive, reverse, include_initial, semantics)
