@@ -12,10 +12,11 @@ uint64
 
 from __future__ import annotations
 
+import operator
 from typing import Any, ClassVar
 
 from unireduce._backend import Backend
-from unireduce._dtypes import ALL_DTYPES
+from unireduce._dtypes import ALL_DTYPES, INTEGER
 
 __all__ = ["ArrayAPIBackend", "ArrayApiStrictBackend", "CupyBackend", "DaskBackend"]
 
@@ -40,6 +41,9 @@ class ArrayAPIBackend(Backend):
 
                 self._names.setdefault(np.dtype(v), name)
         self._supported = frozenset(self._natives)
+        # Look up only objects of the namespace's own dtype types: array_api_strict warns when its
+        # dtypes are compared with NumPy's.
+        self._key_types = frozenset(type(k) for k in self._names)
         info = self.xp.__array_namespace_info__()
         self._default_int = self._names[info.default_dtypes()["integral"]]
 
@@ -51,6 +55,8 @@ class ArrayAPIBackend(Backend):
         raise NotImplementedError
 
     def dtype_name(self, native: object) -> str | None:
+        if type(native) not in self._key_types:
+            return None
         try:
             return self._names.get(native)
         except TypeError:
@@ -72,6 +78,16 @@ class ArrayAPIBackend(Backend):
         from array_api_compat import device
 
         return device(x)
+
+    def axis_values(self, axis: object) -> tuple[int, ...] | None:
+        if not self.is_array(axis):
+            return None
+        arr: Any = axis
+        if arr.ndim > 1 or self.dtype_name(arr.dtype) not in INTEGER:
+            return None
+        if arr.ndim == 0:
+            return (operator.index(arr),)
+        return tuple(operator.index(arr[i]) for i in range(arr.shape[0]))
 
     def astype(self, x: Any, dtype: Any) -> Any:
         return x if x.dtype == dtype else self.xp.astype(x, dtype)
@@ -130,6 +146,25 @@ class DaskBackend(ArrayAPIBackend):
         import array_api_compat.dask.array as xp
 
         return xp
+
+    def __init__(self) -> None:
+        super().__init__()
+        # Dask arrays hold any NumPy dtype, half precision included, though the standard
+        # namespace does not name float16 or bfloat16.
+        import numpy as np
+
+        extra = {"float16": np.dtype("float16")}
+        try:
+            import ml_dtypes
+
+            extra["bfloat16"] = np.dtype(ml_dtypes.bfloat16)
+        except ImportError:
+            pass
+        for name, dt in extra.items():
+            self._natives.setdefault(name, dt)
+            self._names.setdefault(dt, name)
+        self._supported = frozenset(self._natives)
+        self._key_types = frozenset(type(k) for k in self._names)
 
     def is_array(self, x: object) -> bool:
         from array_api_compat import is_dask_array

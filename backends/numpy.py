@@ -64,15 +64,15 @@ class NumpyBackend(Backend):
 
     def dtype_name(self, native: object) -> str | None:
         try:
-            return self._names.get(native)
+            hit = self._names.get(native)
         except TypeError:
-            pass
-        return None if isinstance(native, str) else self._dtype_name_slow(native)
+            hit = None
+        if hit is not None or isinstance(native, str):
+            return hit
+        return self._dtype_name_slow(native)
 
     def _dtype_name_slow(self, native: object) -> str | None:
         np = self.np
-        if isinstance(native, type) and native.__module__.startswith("torch"):
-            return None
         try:
             dt = np.dtype(native)
         except (TypeError, ValueError):

@@ -133,7 +133,7 @@ class Backend(abc.ABC):
 
     def drop_last(self, x: Array, axis: int) -> Array:
         """``x`` without its last element along ``axis`` (length n -> n-1)."""
-        return x[(slice(None),) * axis + (slice(0, -1),)]
+        return x[(slice(None),) * axis + (slice(0, -1), Ellipsis)]
 
     @abc.abstractmethod
     def reshape(self, x: Array, shape: tuple[int, ...]) -> Array:

@@ -50,6 +50,8 @@ _loaded = False
 
 def _load_entry_points() -> None:
     global _loaded
+    if _loaded:
+        return
     with _lock:
         if _loaded:
             return
@@ -135,6 +137,9 @@ def get_backend(name: str) -> Backend:
     >>> ur.get_backend("numpy").name
     'numpy'
     """
+    inst = _INSTANCES.get(name)
+    if inst is not None:
+        return inst
     _load_entry_points()
     with _lock:
         inst = _INSTANCES.get(name)
@@ -174,7 +179,32 @@ def backend_of(x: object) -> Backend:
     be = _BY_TYPE.get(type(x))
     if be is not None:
         return be
+    torch = sys.modules.get("torch")
+    if torch is not None and isinstance(x, torch.Tensor) and torch.compiler.is_compiling():
+        # First sight of a tensor type inside torch.compile: Dynamo cannot trace the registry's
+        # entry-point loading, so run it eagerly, as a constant of the trace.
+        return get_backend(_torch_backend_name())
     return _detect(x)
+
+
+def _torch_backend_name() -> str:
+    """Load the registry and the torch adapter; returns its name (a constant of any trace)."""
+    for name, cls in _ordered_classes():
+        if cls.modules == ("torch",):
+            get_backend(name)
+            return name
+    raise BackendError("unireduce: no backend is registered for torch tensors")
+
+
+# What torch.compiler.assume_constant_result(fn) does, written out so that torch is not imported:
+# Dynamo then runs the function eagerly while tracing and uses its result as a constant, instead of
+# failing on the registry's lock and importlib.metadata (tested in tests/test_frameworks.py).
+_torch_backend_name._dynamo_marked_constant = True  # type: ignore[attr-defined]
+
+
+def _ordered_classes() -> list[tuple[str, type[Backend]]]:
+    _load_entry_points()
+    return list(_CLASSES.items())
 
 
 def backend_name(x: object) -> str:
