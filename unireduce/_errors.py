@@ -25,6 +25,11 @@ __all__ = [
 class UnireduceError(Exception):
     """Base class of every exception raised by unireduce."""
 
+    # Inside tf.function, AutoGraph re-raises an error from converted code as its own class only
+    # when that class's __init__ is Exception.__init__ (autograph/pyct/error_utils.py,
+    # create_exception); any other class becomes a StagingError that `except AxisError` misses.
+    __init__ = Exception.__init__
+
 
 class AxisError(UnireduceError, ValueError, IndexError):
     """An ``axis`` is out of range, duplicated or missing (as ``numpy.exceptions.AxisError``)."""
