@@ -113,8 +113,9 @@ def registered_backends() -> list[str]:
 
 
 def _installed(cls: type[Backend]) -> bool:
+    # Only the top-level package: find_spec("dask.array") would import dask to find its submodule.
     try:
-        return all(importlib.util.find_spec(m) is not None for m in cls.modules)
+        return all(importlib.util.find_spec(m.partition(".")[0]) is not None for m in cls.modules)
     except (ImportError, ValueError):
         return False
 
