@@ -15,7 +15,7 @@ from __future__ import annotations
 import operator
 from typing import Any, ClassVar
 
-from unireduce._backend import Backend
+from unireduce._backend import Backend, Capabilities
 from unireduce._dtypes import ALL_DTYPES, INTEGER
 
 __all__ = ["ArrayAPIBackend", "ArrayApiStrictBackend", "CupyBackend", "DaskBackend"]
@@ -118,12 +118,66 @@ class ArrayAPIBackend(Backend):
     def reshape(self, x: Any, shape: tuple[int, ...]) -> Any:
         return self.xp.reshape(x, shape)
 
+    # ------------------------------------------------------------------ exact mode (issue 5)
+    def _arr(self, v: Any, like: Any) -> Any:
+        return v if self.is_array(v) else self.xp.asarray(v, dtype=like.dtype, device=self.device(like))
+
+    def is_traced(self, x: Any) -> bool:
+        # Lazy arrays (dask): never force a compute from inside exact mode.
+        return self.name == "dask"
+
+    def to_python(self, x: Any) -> Any:
+        return x.item() if hasattr(x, "item") else float(x)
+
+    def bitcast(self, x: Any, dtype: Any) -> Any:
+        if hasattr(x, "view"):  # dask, cupy
+            return x.view(dtype)
+        # The standard has no bitcast: go through DLPack with NumPy (host namespaces only).
+        import numpy as np
+
+        bits = np.from_dlpack(x).view(np.dtype(self.dtype_name(dtype) or dtype))
+        return self.xp.asarray(bits, device=self.device(x))
+
+    def bitwise_and(self, x: Any, y: Any) -> Any:
+        return self.xp.bitwise_and(x, self._arr(y, x))
+
+    def shift_left(self, x: Any, n: Any) -> Any:
+        return self.xp.bitwise_left_shift(x, self._arr(n, x))
+
+    def shift_right(self, x: Any, n: Any) -> Any:
+        return self.xp.bitwise_right_shift(x, self._arr(n, x))
+
+    def where(self, cond: Any, a: Any, b: Any) -> Any:
+        ref = a if self.is_array(a) else b
+        return self.xp.where(cond, self._arr(a, ref), self._arr(b, ref))
+
+    def clip(self, x: Any, lo: int, hi: int) -> Any:
+        return self.xp.clip(x, min=lo, max=hi)
+
+    def max(self, x: Any, axes: tuple[int, ...] | None, keepdims: bool) -> Any:
+        return self.xp.max(x, axis=axes, keepdims=keepdims)
+
+    def concat(self, xs: list[Any], axis: int) -> Any:
+        return self.xp.concat(xs, axis=axis)
+
+    def permute_dims(self, x: Any, perm: tuple[int, ...]) -> Any:
+        return self.xp.permute_dims(x, perm)
+
+    def real(self, x: Any) -> Any:
+        return self.xp.real(x)
+
+    def imag(self, x: Any) -> Any:
+        return self.xp.imag(x)
+
 
 class ArrayApiStrictBackend(ArrayAPIBackend):
     """array_api_strict: the standard's reference namespace (no float16 or bfloat16)."""
 
     name: ClassVar[str] = "array_api_strict"
     modules: ClassVar[tuple[str, ...]] = ("array_api_strict",)
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        dtypes=frozenset(ALL_DTYPES) - {"float16", "bfloat16"},
+    )
 
     def namespace(self) -> Any:
         import array_api_strict
@@ -141,6 +195,10 @@ class DaskBackend(ArrayAPIBackend):
 
     name: ClassVar[str] = "dask"
     modules: ClassVar[tuple[str, ...]] = ("dask.array",)
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        lazy=True,
+        notes=("results stay lazy; float16 and bfloat16 through NumPy dtypes",),
+    )
 
     def namespace(self) -> Any:
         import array_api_compat.dask.array as xp
@@ -177,6 +235,10 @@ class CupyBackend(ArrayAPIBackend):
 
     name: ClassVar[str] = "cupy"
     modules: ClassVar[tuple[str, ...]] = ("cupy",)
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        dtypes=frozenset(ALL_DTYPES) - {"bfloat16"},
+        devices=("cuda",),
+    )
 
     def namespace(self) -> Any:
         import array_api_compat.cupy as xp

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from unireduce._backend import Backend
+from unireduce._backend import Backend, Capabilities
 
 __all__ = ["JaxBackend"]
 
@@ -42,6 +42,14 @@ class JaxBackend(Backend):
 
     name: ClassVar[str] = "jax"
     modules: ClassVar[tuple[str, ...]] = ("jax",)
+    # Measured (jax 0.10 CPU): sums, cumsums and casts flush subnormals to zero, eager and
+    # jitted (XLA CPU sets FTZ/DAZ); TPUs have no subnormals.
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        devices=("cpu", "cuda", "tpu"),
+        flushes_subnormals=("cpu", "tpu"),
+        jit=("jax.jit",),
+        notes=("64-bit dtypes only with jax_enable_x64 on",),
+    )
 
     def __init__(self) -> None:
         import jax
@@ -55,6 +63,7 @@ class JaxBackend(Backend):
         self._names: dict[Any, str] = {v: k for k, v in self._natives.items()}
         self._all = frozenset(self._natives)
         self._x32 = self._all - _WIDE
+        self._caches: dict[bool, dict[Any, Any]] = {False: {}, True: {}}
 
     def is_array(self, x: object) -> bool:
         return isinstance(x, self.jax.Array)
@@ -64,6 +73,10 @@ class JaxBackend(Backend):
 
     def mode(self) -> bool:
         return bool(self.jax.config.jax_enable_x64)
+
+    def plan_cache(self) -> dict[Any, Any]:
+        # Resolved calls depend on the x64 flag (the default integer, the dtypes JAX can hold).
+        return self._caches[bool(self.jax.config.jax_enable_x64)]
 
     def dtype_name(self, native: object) -> str | None:
         try:
@@ -125,3 +138,57 @@ class JaxBackend(Backend):
 
     def reshape(self, x: Any, shape: tuple[int, ...]) -> Any:
         return self.jnp.reshape(x, shape)
+
+    # ------------------------------------------------------------------ exact mode (issue 5)
+    def is_traced(self, x: Any) -> bool:
+        return isinstance(x, self.jax.core.Tracer)
+
+    def to_python(self, x: Any) -> Any:
+        return x.item()
+
+    def host_view(self, x: Any) -> Any:
+        if self.is_traced(x):
+            return None
+        devs = x.devices()
+        if len(devs) != 1 or next(iter(devs)).platform != "cpu":
+            return None
+        return self.np.asarray(x)  # zero-copy, read-only view of the CPU buffer
+
+    def from_host(self, a: Any, like: Any) -> Any:
+        return self.jax.device_put(a, next(iter(like.devices())))
+
+    def bitcast(self, x: Any, dtype: Any) -> Any:
+        return self.jax.lax.bitcast_convert_type(x, dtype)
+
+    def bitwise_and(self, x: Any, y: Any) -> Any:
+        return self.jnp.bitwise_and(x, y)
+
+    def shift_left(self, x: Any, n: Any) -> Any:
+        return self.jnp.left_shift(x, n)
+
+    def shift_right(self, x: Any, n: Any) -> Any:
+        return self.jnp.right_shift(x, n)
+
+    def where(self, cond: Any, a: Any, b: Any) -> Any:
+        return self.jnp.where(cond, a, b)
+
+    def clip(self, x: Any, lo: int, hi: int) -> Any:
+        return self.jnp.clip(x, lo, hi)
+
+    def max(self, x: Any, axes: tuple[int, ...] | None, keepdims: bool) -> Any:
+        return self.jnp.max(x, axis=axes, keepdims=keepdims)
+
+    def concat(self, xs: list[Any], axis: int) -> Any:
+        return self.jnp.concatenate(xs, axis=axis)
+
+    def permute_dims(self, x: Any, perm: tuple[int, ...]) -> Any:
+        return self.jnp.transpose(x, perm)
+
+    def real(self, x: Any) -> Any:
+        return self.jnp.real(x)
+
+    def imag(self, x: Any) -> Any:
+        return self.jnp.imag(x)
+
+    def make_complex(self, re: Any, im: Any) -> Any:
+        return self.jax.lax.complex(re, im)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from unireduce._backend import Backend
+from unireduce._backend import Backend, Capabilities
 
 __all__ = ["NumpyBackend"]
 
@@ -22,6 +22,9 @@ class NumpyBackend(Backend):
 
     name: ClassVar[str] = "numpy"
     modules: ClassVar[tuple[str, ...]] = ("numpy",)
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        notes=("bfloat16 needs ml_dtypes (installed with unireduce[all])",),
+    )
 
     def __init__(self) -> None:
         import numpy as np
@@ -130,3 +133,53 @@ class NumpyBackend(Backend):
 
     def reshape(self, x: Any, shape: tuple[int, ...]) -> Any:
         return self.np.reshape(x, shape)
+
+    # ------------------------------------------------------------------ exact mode (issue 5)
+    def to_python(self, x: Any) -> Any:
+        return self.np.asarray(x).item()
+
+    def host_view(self, x: Any) -> Any:
+        return self.np.asarray(x)
+
+    def from_host(self, a: Any, like: Any) -> Any:
+        return a
+
+    def bitcast(self, x: Any, dtype: Any) -> Any:
+        return self.np.asarray(x).view(dtype)
+
+    def bitwise_and(self, x: Any, y: Any) -> Any:
+        return self.np.bitwise_and(x, y)
+
+    def shift_left(self, x: Any, n: Any) -> Any:
+        return self.np.left_shift(x, n)
+
+    def shift_right(self, x: Any, n: Any) -> Any:
+        return self.np.right_shift(x, n)
+
+    def where(self, cond: Any, a: Any, b: Any) -> Any:
+        return self.np.where(cond, a, b)
+
+    def clip(self, x: Any, lo: int, hi: int) -> Any:
+        return self.np.clip(x, lo, hi)
+
+    def max(self, x: Any, axes: tuple[int, ...] | None, keepdims: bool) -> Any:
+        return self.np.asarray(self.np.max(x, axis=axes, keepdims=keepdims))
+
+    def concat(self, xs: list[Any], axis: int) -> Any:
+        return self.np.concatenate(xs, axis=axis)
+
+    def permute_dims(self, x: Any, perm: tuple[int, ...]) -> Any:
+        return self.np.transpose(x, perm)
+
+    def real(self, x: Any) -> Any:
+        return self.np.ascontiguousarray(self.np.real(x))
+
+    def imag(self, x: Any) -> Any:
+        return self.np.ascontiguousarray(self.np.imag(x))
+
+    def make_complex(self, re: Any, im: Any) -> Any:
+        np = self.np
+        out = np.empty(np.shape(re), dtype=np.result_type(re.dtype, np.complex64))
+        out.real = re
+        out.imag = im
+        return out

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from unireduce._backend import Backend
+from unireduce._backend import Backend, Capabilities
 from unireduce._errors import UnireduceTypeError
 
 __all__ = ["TensorFlowBackend"]
@@ -43,6 +43,13 @@ class TensorFlowBackend(Backend):
 
     name: ClassVar[str] = "tensorflow"
     modules: ClassVar[tuple[str, ...]] = ("tensorflow",)
+    # Measured (tensorflow 2.21 CPU): reduce_sum, cumsum and cast flush subnormal float32 and
+    # float64 values to zero, eagerly and in tf.function (oneDNN/Eigen set FTZ and DAZ).
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        devices=("cpu", "cuda"),
+        flushes_subnormals=("cpu",),
+        jit=("tf.function",),
+    )
 
     def __init__(self) -> None:
         import tensorflow as tf
@@ -131,3 +138,72 @@ class TensorFlowBackend(Backend):
 
     def reshape(self, x: Any, shape: tuple[int, ...]) -> Any:
         return self.tf.reshape(x, shape)
+
+    # ------------------------------------------------------------------ exact mode (issue 5)
+    def _like(self, v: Any, x: Any) -> Any:
+        tf = self.tf
+        return v if isinstance(v, (tf.Tensor, tf.Variable)) else tf.constant(v, dtype=x.dtype)
+
+    def is_traced(self, x: Any) -> bool:
+        tf = self.tf
+        return bool(tf.is_symbolic_tensor(x)) or not tf.executing_eagerly()
+
+    def to_python(self, x: Any) -> Any:
+        return x.numpy().item()
+
+    def host_view(self, x: Any) -> Any:
+        if self.is_traced(x) or "CPU" not in x.device.upper():
+            return None
+        import numpy as np
+
+        tf = self.tf
+        if isinstance(x, tf.Variable):
+            x = x.value()
+        if x.dtype == tf.bfloat16:
+            return None  # NumPy's DLPack has no bfloat16; the portable path serves it
+        return np.from_dlpack(x)  # zero-copy view of the eager tensor's buffer
+
+    def from_host(self, a: Any, like: Any) -> Any:
+        tf = self.tf
+        try:
+            return tf.experimental.dlpack.from_dlpack(a.__dlpack__())
+        except Exception:  # unaligned or read-only buffers: copy
+            return tf.constant(a)
+
+    def bitcast(self, x: Any, dtype: Any) -> Any:
+        return self.tf.bitcast(x, dtype)
+
+    def bitwise_and(self, x: Any, y: Any) -> Any:
+        return self.tf.bitwise.bitwise_and(x, self._like(y, x))
+
+    def shift_left(self, x: Any, n: Any) -> Any:
+        return self.tf.bitwise.left_shift(x, self._like(n, x))
+
+    def shift_right(self, x: Any, n: Any) -> Any:
+        return self.tf.bitwise.right_shift(x, self._like(n, x))
+
+    def where(self, cond: Any, a: Any, b: Any) -> Any:
+        tf = self.tf
+        ref = a if isinstance(a, (tf.Tensor, tf.Variable)) else b
+        return tf.where(cond, self._like(a, ref), self._like(b, ref))
+
+    def clip(self, x: Any, lo: int, hi: int) -> Any:
+        return self.tf.clip_by_value(x, self._like(lo, x), self._like(hi, x))
+
+    def max(self, x: Any, axes: tuple[int, ...] | None, keepdims: bool) -> Any:
+        return self.tf.reduce_max(x, axis=None if axes is None else list(axes), keepdims=keepdims)
+
+    def concat(self, xs: list[Any], axis: int) -> Any:
+        return self.tf.concat(xs, axis)
+
+    def permute_dims(self, x: Any, perm: tuple[int, ...]) -> Any:
+        return self.tf.transpose(x, perm)
+
+    def real(self, x: Any) -> Any:
+        return self.tf.math.real(x)
+
+    def imag(self, x: Any) -> Any:
+        return self.tf.math.imag(x)
+
+    def make_complex(self, re: Any, im: Any) -> Any:
+        return self.tf.complex(re, im)

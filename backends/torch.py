@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from unireduce._backend import Backend
+from unireduce._backend import Backend, Capabilities
 
 __all__ = ["TorchBackend"]
 
@@ -46,6 +46,14 @@ class TorchBackend(Backend):
 
     name: ClassVar[str] = "torch"
     modules: ClassVar[tuple[str, ...]] = ("torch",)
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        devices=("cpu", "cuda", "mps"),
+        jit=("torch.compile",),
+        notes=(
+            "uint16/uint32/uint64 sums and cumsums run in int64 and are cast back "
+            "(no kernels, pytorch#58734)",
+        ),
+    )
 
     def __init__(self) -> None:
         import torch
@@ -144,3 +152,77 @@ class TorchBackend(Backend):
 
     def reshape(self, x: Any, shape: tuple[int, ...]) -> Any:
         return x.reshape(shape)
+
+    # ------------------------------------------------------------------ exact mode (issue 5)
+    def is_traced(self, x: Any) -> bool:
+        torch = self.torch
+        if torch.compiler.is_compiling():
+            return True
+        try:  # fake tensors of torch.compile / make_fx (no public predicate yet)
+            from torch._subclasses.fake_tensor import is_fake
+
+            return bool(is_fake(x))
+        except ImportError:  # pragma: no cover
+            return False
+
+    def to_python(self, x: Any) -> Any:
+        return x.item()
+
+    def host_view(self, x: Any) -> Any:
+        torch = self.torch
+        if x.device.type != "cpu" or x.is_conj() or x.is_neg() or self.is_traced(x):
+            return None
+        t = x.detach()
+        if t.dtype is torch.bfloat16:
+            import ml_dtypes
+
+            return t.view(torch.int16).numpy().view(ml_dtypes.bfloat16)
+        return t.numpy()  # shares memory (torch.from_numpy's inverse)
+
+    def from_host(self, a: Any, like: Any) -> Any:
+        torch = self.torch
+        if a.dtype.name == "bfloat16":
+            t = torch.from_numpy(a.view("int16")).view(torch.bfloat16)
+        else:
+            t = torch.from_numpy(a)
+        return t if like.device.type == "cpu" else t.to(like.device)
+
+    def bitcast(self, x: Any, dtype: Any) -> Any:
+        return x.view(dtype)
+
+    def bitwise_and(self, x: Any, y: Any) -> Any:
+        return x & y
+
+    def shift_left(self, x: Any, n: Any) -> Any:
+        return x << n
+
+    def shift_right(self, x: Any, n: Any) -> Any:
+        return x >> n
+
+    def where(self, cond: Any, a: Any, b: Any) -> Any:
+        return self.torch.where(cond, a, b)
+
+    def clip(self, x: Any, lo: int, hi: int) -> Any:
+        return self.torch.clamp(x, lo, hi)
+
+    def max(self, x: Any, axes: tuple[int, ...] | None, keepdims: bool) -> Any:
+        if axes is None:
+            return self.torch.amax(x) if not keepdims else self.torch.amax(
+                x, dim=tuple(range(x.dim())), keepdim=True
+            )
+        return self.torch.amax(x, dim=axes, keepdim=keepdims)
+
+    def concat(self, xs: list[Any], axis: int) -> Any:
+        return self.torch.cat(xs, dim=axis)
+
+    def permute_dims(self, x: Any, perm: tuple[int, ...]) -> Any:
+        return x.permute(perm)
+
+    def real(self, x: Any) -> Any:
+        return self.torch.real(x)
+
+    def imag(self, x: Any) -> Any:
+        return self.torch.imag(x)
+
+    def make_complex(self, re: Any, im: Any) -> Any:
+        return self.torch.complex(re, im)

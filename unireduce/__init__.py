@@ -25,6 +25,7 @@ from ._errors import (
     UnireduceTypeError,
     UnireduceValueError,
 )
+from ._introspect import profiles, result_dtype
 from ._registry import (
     available_backends,
     backend_name,
@@ -49,8 +50,10 @@ __all__ = [
     "cumsum",
     "cumulative_sum",
     "get_backend",
+    "profiles",
     "reduce_sum",
     "register_backend",
     "registered_backends",
+    "result_dtype",
     "sum",
 ]

@@ -12,7 +12,7 @@ from typing import Any
 from ._backend import Backend
 from ._errors import AxisError, UnireduceTypeError, UnireduceValueError
 from ._registry import _BY_TYPE, backend_of
-from ._resolve import cumsum_axis, normalize_axes, plan, profile
+from ._resolve import cumsum_axis, normalize_axes, plan
 
 __all__ = ["cumsum", "cumulative_sum", "reduce_sum", "sum"]
 
@@ -46,20 +46,21 @@ def _reduce(
     name: str | None = None,
 ) -> Array:
     be = _BY_TYPE.get(type(x)) or backend_of(x)
-    prof = profile(fn, semantics)
-    p = plan(fn, prof, be, x.dtype, dtype)
+    p = plan(fn, semantics, be, x.dtype, dtype)
     if keepdims is not False:
         keepdims = _flag(fn, "keepdims", keepdims)
-    if axis is None and prof.empty_axis == "none":
+    if axis is None and p.prof.empty_axis == "none":
         axes: tuple[int, ...] | None = None
     else:
         ndim = _ndim(fn, be, x)
-        axes = normalize_axes(fn, axis, ndim, prof, be)
+        axes = normalize_axes(fn, axis, ndim, p.prof, be)
         if not axes:
             # Nothing to reduce: the input, cast (array API; torch's dim=() differs, pytorch#29137).
             return be.astype(x, p.out_native)
         if len(axes) == ndim:
             axes = None
+    if p.cast_first:
+        x = be.astype(x, p.out_native)  # cast, then add in the wider accumulator
     y = be.sum(x, axes, bool(keepdims), p.work_native, name)
     if p.work != p.out:
         y = be.astype(y, p.out_native)
@@ -124,8 +125,8 @@ def _cumulate(
     semantics: object,
 ) -> Array:
     be = _BY_TYPE.get(type(x)) or backend_of(x)
-    prof = profile(fn, semantics)
-    p = plan(fn, prof, be, x.dtype, dtype)
+    p = plan(fn, semantics, be, x.dtype, dtype)
+    prof = p.prof
     if exclusive and include_initial:
         raise UnireduceValueError(
             f"{fn}: exclusive=True and include_initial=True overlap (both start the result with "
@@ -133,26 +134,35 @@ def _cumulate(
             "exclusive=True for [0, x0, ..., sum minus the last] of length n"
         )
     ndim = _ndim(fn, be, x)
-    if ndim == 0:
-        mode = prof.cumsum_zero_d
+    # A flattening default (NumPy, JAX) makes any input 1-D, a 0-d one included.
+    flatten = axis is None and prof.default_axis(fn) == "flatten"
+    if ndim == 0 and not flatten:
+        mode = prof.zero_d(fn)
         if mode == "error":
             raise AxisError(
                 f"{fn}: a 0-d input has no axis to accumulate along "
                 f"({prof.framework}); reshape it to 1-D first"
             )
-        if axis is not None:
-            cumsum_axis(fn, axis, 1, prof)  # only 0 and -1 name the one axis
-        if mode == "scalar":
-            return be.astype(x, p.out_native)
+        cumsum_axis(fn, axis, 1, prof)  # the one axis: 0 or -1, or a required axis is missing
+        # "scalar" (torch): accumulate along a length-1 axis, then drop it again.
+        squeeze = mode == "scalar"
+        if squeeze and include_initial:
+            raise AxisError(
+                f"{fn}: include_initial=True needs an axis to extend, and {prof.framework} "
+                "keeps a 0-d input 0-d; reshape it to 1-D first"
+            )
         x, ndim, ax = be.reshape(x, (1,)), 1, 0
     else:
-        maybe = cumsum_axis(fn, axis, ndim, prof)
+        squeeze = False
+        maybe = None if flatten else cumsum_axis(fn, axis, ndim, prof)
         if maybe is None:
             x, ndim, ax = be.reshape(x, (-1,)), 1, 0
         else:
             ax = maybe
     work, native_work = p.work, p.work_native
     y = x
+    if p.cast_first:
+        y = be.astype(y, p.out_native)  # cast, then add in the wider accumulator
     if reverse:
         if p.in_dtype != work:
             y = be.astype(y, native_work)
@@ -166,7 +176,7 @@ def _cumulate(
         y = be.flip(y, ax)
     if work != p.out:
         y = be.astype(y, p.out_native)
-    return y
+    return be.reshape(y, ()) if squeeze else y
 
 
 def cumulative_sum(
@@ -212,3 +222,12 @@ def cumsum(
     reverse = _flag("cumsum", "reverse", reverse)
     include_initial = _flag("cumsum", "include_initial", include_initial)
     return _cumulate("cumsum", x, axis, dtype, exclusive, reverse, include_initial, semantics)
+
+
+# What tf.autograph.experimental.do_not_convert does, written out so TensorFlow is not imported:
+# AutoGraph calls functions that carry this attribute as they are. unireduce has no tensor-dependent
+# Python control flow, so converting it would only slow tracing down and re-raise our errors as
+# AutoGraph StagingErrors instead of their own classes.
+for _public in (sum, reduce_sum, cumulative_sum, cumsum):
+    setattr(_public, "autograph_info__", None)  # noqa: B010 - a dunder-like foreign attribute
+del _public

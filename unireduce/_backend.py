@@ -30,7 +30,9 @@ import abc
 from collections.abc import Hashable
 from typing import Any, ClassVar
 
-__all__ = ["Backend"]
+from ._capabilities import Capabilities
+
+__all__ = ["Backend", "Capabilities"]
 
 Array = Any
 NativeDType = Any
@@ -44,6 +46,9 @@ class Backend(abc.ABC):
     #: Top-level modules that must already be in ``sys.modules`` before this adapter is tried:
     #: an array of the framework can only exist once its module is imported.
     modules: ClassVar[tuple[str, ...]]
+    #: What the adapter can do (dtypes, device kinds, subnormal flushing, jit): the one table the
+    #: conformance suite and ``docs/capabilities.md`` read. The default claims CPU and every dtype.
+    capabilities: ClassVar[Capabilities] = Capabilities()
 
     # ------------------------------------------------------------------ identification
     @abc.abstractmethod
@@ -64,6 +69,18 @@ class Backend(abc.ABC):
     def mode(self) -> Hashable:
         """A token that changes when the framework's global dtype mode changes (JAX's x64 flag)."""
         return None
+
+    _plan_cache: dict[Any, Any] | None = None
+
+    def plan_cache(self) -> dict[Any, Any]:
+        """The frontend's cache of resolved calls for this backend (one per :meth:`mode`).
+
+        Per backend, so a traced call (torch.compile) only ever sees its own dtype objects.
+        """
+        cache = self._plan_cache
+        if cache is None:
+            cache = self._plan_cache = {}
+        return cache
 
     # ------------------------------------------------------------------ dtypes
     @abc.abstractmethod
@@ -141,3 +158,70 @@ class Backend(abc.ABC):
 
     def __repr__(self) -> str:
         return f"<unireduce backend {self.name!r}>"
+
+    # ------------------------------------------------------------------ exact mode (issue 5)
+    # Primitive integer/bit operations the exact-mode engine (unireduce._exact) is written in.
+    # Integer arguments may be Python ints where noted; results keep the array's dtype and device.
+    def is_traced(self, x: Array) -> bool:
+        """Whether ``x`` is a traced value (jit tracer, symbolic tensor, fake or lazy array)."""
+        return False
+
+    def to_python(self, x: Array) -> Any:
+        """The Python scalar of a concrete 0-d array (a host sync on accelerators)."""
+        raise NotImplementedError(f"{self.name}: to_python")
+
+    def host_view(self, x: Array) -> Any:
+        """A NumPy array sharing ``x``'s host memory (no copy), or ``None`` (device, traced)."""
+        return None
+
+    def from_host(self, a: Any, like: Array) -> Array:
+        """The NumPy array ``a`` as an array of this framework on ``like``'s device."""
+        raise NotImplementedError(f"{self.name}: from_host")
+
+    def bitcast(self, x: Array, dtype: NativeDType) -> Array:
+        """``x``'s bits reinterpreted as ``dtype`` of the same width."""
+        raise NotImplementedError(f"{self.name}: bitcast")
+
+    def bitwise_and(self, x: Array, y: Array | int) -> Array:
+        """Elementwise ``x & y`` of integers."""
+        raise NotImplementedError(f"{self.name}: bitwise_and")
+
+    def shift_left(self, x: Array, n: Array | int) -> Array:
+        """Elementwise ``x << n`` (``0 <= n <`` bit width)."""
+        raise NotImplementedError(f"{self.name}: shift_left")
+
+    def shift_right(self, x: Array, n: Array | int) -> Array:
+        """Elementwise ``x >> n``, arithmetic for signed integers (``0 <= n <`` bit width)."""
+        raise NotImplementedError(f"{self.name}: shift_right")
+
+    def where(self, cond: Array, a: Array | int, b: Array | int) -> Array:
+        """Elementwise ``a if cond else b`` (one of ``a``, ``b`` may be a Python int)."""
+        raise NotImplementedError(f"{self.name}: where")
+
+    def clip(self, x: Array, lo: int, hi: int) -> Array:
+        """Elementwise ``min(max(x, lo), hi)`` with Python-int bounds."""
+        raise NotImplementedError(f"{self.name}: clip")
+
+    def max(self, x: Array, axes: tuple[int, ...] | None, keepdims: bool) -> Array:
+        """Maximum over ``axes`` (``None``: all; a 0-d array then)."""
+        raise NotImplementedError(f"{self.name}: max")
+
+    def concat(self, xs: list[Array], axis: int) -> Array:
+        """Arrays joined along ``axis`` (negative allowed)."""
+        raise NotImplementedError(f"{self.name}: concat")
+
+    def permute_dims(self, x: Array, perm: tuple[int, ...]) -> Array:
+        """``x`` with its axes permuted."""
+        raise NotImplementedError(f"{self.name}: permute_dims")
+
+    def real(self, x: Array) -> Array:
+        """Real component of a complex array."""
+        raise NotImplementedError(f"{self.name}: real")
+
+    def imag(self, x: Array) -> Array:
+        """Imaginary component of a complex array."""
+        raise NotImplementedError(f"{self.name}: imag")
+
+    def make_complex(self, re: Array, im: Array) -> Array:
+        """The complex array with components ``re`` and ``im`` (no arithmetic on them)."""
+        raise NotImplementedError(f"{self.name}: make_complex")

@@ -17,9 +17,9 @@ import sys
 from typing import Any, NamedTuple
 
 from ._backend import Backend
-from ._dtypes import ALL_DTYPES, BITS, KIND
+from ._dtypes import ALL_DTYPES, KIND
 from ._errors import AxisError, DTypeError, UnireduceTypeError, UnireduceValueError
-from ._rules import PROFILES, REFUSE, Profile
+from ._rules import PROFILES, REFUSE, SIXTY_FOUR_BIT, Profile
 
 __all__ = [
     "Plan",
@@ -40,6 +40,9 @@ class Plan(NamedTuple):
     work: str
     out_native: Any
     work_native: Any
+    prof: Profile
+    #: A float result accumulated wider than itself: cast the input to ``out`` first, then add.
+    cast_first: bool
 
 
 def profile(fn: str, semantics: object) -> Profile:
@@ -87,12 +90,13 @@ def canonical_dtype(fn: str, dtype: object, be: Backend | None) -> str:
     )
 
 
-def _token_dtype(token: str, in_name: str, prof: Profile, be: Backend) -> str:
+def _token_dtype(token: str, in_name: str, prof: Profile, be: Backend | None) -> str:
     if token == "same":
         return in_name
     if token in KIND:
         return token
-    default_int = prof.default_int or be.default_int()
+    # No backend (ur.result_dtype without one): the array API's usual default, int64.
+    default_int = prof.default_int or (be.default_int() if be is not None else "int64")
     if token == "default_int":
         return default_int
     if token == "default_uint":
@@ -101,17 +105,17 @@ def _token_dtype(token: str, in_name: str, prof: Profile, be: Backend) -> str:
 
 
 def resolve_dtypes(
-    fn: str, prof: Profile, in_name: str, dtype: object, be: Backend
+    fn: str, prof: Profile, in_name: str, dtype: object, be: Backend | None
 ) -> tuple[str, str]:
     """(output dtype, working dtype) for ``fn`` on input ``in_name`` under ``prof``.
 
     Raises :class:`DTypeError` for refused inputs and for dtypes the backend cannot hold.
+    ``be=None`` resolves for a backend that holds every dtype (``ur.result_dtype``).
     """
-    cum = fn in ("cumsum", "cumulative_sum")
-    if prof.refuse_64bit and BITS[in_name] == 64 and KIND[in_name] != "c":
+    if prof.refuse_64bit and in_name in SIXTY_FOUR_BIT:
         raise DTypeError(
-            f"{fn}: {prof.framework} would silently truncate the 64-bit input ({in_name}) to 32 "
-            "bits (JAX with jax_enable_x64 off); use semantics='jax_x64' or a 32-bit input"
+            f"{fn}: {prof.framework} would silently narrow the 64-bit input ({in_name}) to 32 "
+            "bits (jax#18385); use semantics='jax_x64', or cast the input to a 32-bit dtype"
         )
     if dtype is not None:
         if not prof.dtype_arg:
@@ -130,8 +134,13 @@ def resolve_dtypes(
                 f"{fn}: cannot sum complex input ({in_name}) as {out}: the cast would discard "
                 "the imaginary parts (the array API forbids it); take the real part first"
             )
+        if prof.refuse_64bit and out in SIXTY_FOUR_BIT:
+            raise DTypeError(
+                f"{fn}: {prof.framework} would silently narrow dtype={out} to 32 bits; use "
+                "semantics='jax_x64', or a 32-bit dtype"
+            )
     else:
-        token = (prof.cumsum_dtype if cum else prof.sum_dtype)[in_name]
+        token = prof.dtype_table(fn)[in_name]
         if token == REFUSE:
             raise DTypeError(
                 f"{fn}: {prof.framework} refuses {in_name} input; cast it to an integer dtype "
@@ -139,36 +148,42 @@ def resolve_dtypes(
                 "the default integer"
             )
         out = _token_dtype(token, in_name, prof, be)
+    if be is None:
+        return out, prof.accumulator(fn).get(out, out)
     supported = be.supported_dtypes()
     if out not in supported:
-        hint = (
-            "; enable 64-bit types with jax.config.update('jax_enable_x64', True)"
-            if be.name == "jax" and BITS[out] == 64
-            else ""
-        )
+        if be.name == "jax" and out in SIXTY_FOUR_BIT:
+            hint = (
+                "; enable 64-bit types with jax.config.update('jax_enable_x64', True), or use "
+                "semantics='jax' for JAX's own 32-bit rules"
+            )
+        else:
+            hint = "; cast the input or pass a dtype= the backend has"
+        what = f"dtype={out}" if dtype is not None else f"the result dtype {out}"
         raise DTypeError(
-            f"{fn}: the result dtype {out} (rules of {prof.framework}) cannot be held by the "
-            f"{be.name} backend, which has {', '.join(d for d in ALL_DTYPES if d in supported)}"
-            f"{hint}"
+            f"{fn}: {what} (rules of {prof.framework}, input {in_name}) cannot be held by the "
+            f"{be.name} backend as it is configured, which has "
+            f"{', '.join(d for d in ALL_DTYPES if d in supported)}{hint}"
         )
-    acc = (prof.cumsum_accumulator if cum else prof.sum_accumulator).get(out, out)
+    acc = prof.accumulator(fn).get(out, out)
     if acc not in supported:
         acc = out
     return out, be.work_dtype(acc)
 
 
-_PLANS: dict[tuple[Any, ...], Plan] = {}
-
-
-def plan(fn: str, prof: Profile, be: Backend, native_in: object, dtype: object) -> Plan:
-    """The cached :class:`Plan` for one call signature."""
+def plan(fn: str, semantics: object, be: Backend, native_in: object, dtype: object) -> Plan:
+    """The :class:`Plan` for one call signature, cached per backend."""
+    cache = be.plan_cache()
     try:
-        key = (be, be.mode(), fn, prof.name, native_in, dtype)
-        hit = _PLANS.get(key)
-    except TypeError:  # an unhashable dtype argument: resolve without caching
+        # type(dtype) first: tuples compare element-wise, so objects of different types are
+        # never compared (array_api_strict warns when its dtypes meet NumPy's).
+        key: tuple[Any, ...] | None = (fn, semantics, native_in, type(dtype), dtype)
+        hit = cache.get(key)
+    except TypeError:  # an unhashable argument: resolve without caching
         key, hit = None, None
     if hit is not None:
         return hit
+    prof = profile(fn, semantics)
     in_name = be.dtype_name(native_in)
     if in_name is None:
         raise DTypeError(
@@ -176,9 +191,10 @@ def plan(fn: str, prof: Profile, be: Backend, native_in: object, dtype: object) 
             f"{', '.join(ALL_DTYPES)}"
         )
     out, work = resolve_dtypes(fn, prof, in_name, dtype, be)
-    result = Plan(in_name, out, work, be.native_dtype(out), be.native_dtype(work))
+    cast_first = work != out and in_name != out and KIND[out] in "fc"
+    result = Plan(in_name, out, work, be.native_dtype(out), be.native_dtype(work), prof, cast_first)
     if key is not None:
-        _PLANS[key] = result
+        cache[key] = result
     return result
 
 
@@ -186,6 +202,14 @@ def _as_int(fn: str, value: object, axis: object) -> int:
     if isinstance(value, bool):
         raise UnireduceTypeError(
             f"{fn}: axis={axis!r} contains a bool; allowed: None, an int or a tuple of ints"
+        )
+    ndim = getattr(value, "ndim", 0)
+    if ndim != 0:
+        # A 1-element torch tensor has __index__, a 1-element NumPy array does not: refuse every
+        # 1-D array here alike (profiles that take array axes read them with axis_values).
+        raise UnireduceTypeError(
+            f"{fn}: axis={axis!r} is an array with {ndim} dimension(s); "
+            "allowed: None, an int, a 0-d integer array, or a tuple or list of ints"
         )
     try:
         return operator.index(value)  # type: ignore[arg-type]
@@ -235,24 +259,22 @@ def normalize_axes(
     ints = tuple(_as_int(fn, a, axis) for a in items)
     if not ints:
         return tuple(range(ndim)) if prof.empty_axis == "all" else ()
-    if ndim == 0:
-        allowed = "int" if scalar else "tuple"
-        if allowed in prof.zero_d_axis and all(a in (0, -1) for a in ints):
-            return ()
-        _check_range(fn, ints[0], 0)
-    out = tuple(_check_range(fn, a, ndim) for a in ints)
+    # Frameworks that accept an axis on a 0-d input (NumPy, torch) treat it as one axis of length
+    # 1: 0 and -1 name it, once; reducing it changes nothing.
+    one_axis = ndim == 0 and ("int" if scalar else "tuple") in prof.zero_d_axis
+    out = tuple(_check_range(fn, a, 1 if one_axis else ndim) for a in ints)
     if len(set(out)) != len(out):
         raise AxisError(
             f"{fn}: axis={axis!r} names the same axis twice (for an array of dimension {ndim}); "
             "allowed: distinct axes"
         )
-    return tuple(sorted(out))
+    return () if one_axis else tuple(sorted(out))
 
 
 def cumsum_axis(fn: str, axis: object, ndim: int, prof: Profile) -> int | None:
     """The one axis of a cumulative sum, or ``None`` to flatten first (NumPy's default)."""
     if axis is None:
-        policy = prof.cumsum_default_axis
+        policy = prof.default_axis(fn)
         if policy == "flatten":
             return None
         if policy == "zero" or (policy == "required_if_ndim_gt_1" and ndim == 1):
@@ -264,6 +286,8 @@ def cumsum_axis(fn: str, axis: object, ndim: int, prof: Profile) -> int | None:
             f"input); pass an int in [{-ndim}, {ndim}), or reshape to 1-D to accumulate over "
             "every element"
         )
+    if isinstance(axis, tuple) and len(axis) == 1 and fn in prof.one_tuple_axis:
+        axis = axis[0]
     if isinstance(axis, (tuple, list)):
         raise UnireduceTypeError(
             f"{fn}: axis={axis!r} must be a single int, not a {type(axis).__name__}; a "
