@@ -28,7 +28,12 @@ SIZES = (1, 100, 10**7)
 
 
 def pin_threads(n: int) -> None:
-    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS"):
+    for var in (
+        "OMP_NUM_THREADS",
+        "MKL_NUM_THREADS",
+        "OPENBLAS_NUM_THREADS",
+        "NUMEXPR_NUM_THREADS",
+    ):
         os.environ[var] = str(n)
     os.environ["TF_NUM_INTRAOP_THREADS"] = str(n)
     os.environ["TF_NUM_INTEROP_THREADS"] = "1"
@@ -40,7 +45,9 @@ def pin_threads(n: int) -> None:
     ).strip()
 
 
-def setups(threads: int) -> dict[str, Callable[[int], tuple[Any, Callable[[], Any], Callable[[], Any]]]]:
+def setups(
+    threads: int,
+) -> dict[str, Callable[[int], tuple[Any, Callable[[], Any], Callable[[], Any]]]]:
     import numpy as np
 
     import unireduce as ur
@@ -82,7 +89,9 @@ def per_call(fn: Callable[[], Any], number: int) -> float:
     return (time.perf_counter() - t0) / number
 
 
-def measure(native: Callable[[], Any], ours: Callable[[], Any], n: int, repeats: int) -> tuple[float, float]:
+def measure(
+    native: Callable[[], Any], ours: Callable[[], Any], n: int, repeats: int
+) -> tuple[float, float]:
     native(), ours()  # warm caches (plan cache, framework dispatch)
     budget = 0.02 if n < 10**6 else 0.5  # seconds per batch
     t = per_call(native, 1)
@@ -95,8 +104,12 @@ def measure(native: Callable[[], Any], ours: Callable[[], Any], n: int, repeats:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--backend", action="append", choices=("numpy", "torch", "tensorflow", "jax"))
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--backend", action="append", choices=("numpy", "torch", "tensorflow", "jax")
+    )
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--repeats", type=int, default=15)
     args = parser.parse_args(argv)
@@ -105,8 +118,13 @@ def main(argv: list[str] | None = None) -> int:
         b for b in ("numpy", "torch", "tensorflow", "jax") if importlib.util.find_spec(b)
     ]
     table = setups(args.threads)
-    print(f"ur.sum vs native full sum, float32, threads={args.threads}, median of {args.repeats} batches")
-    print(f"{'backend':<11}{'elements':>10}{'native':>14}{'unireduce':>14}{'added':>12}{'ratio':>8}")
+    print(
+        f"ur.sum vs native full sum, float32, threads={args.threads}, "
+        f"median of {args.repeats} batches"
+    )
+    print(
+        f"{'backend':<11}{'elements':>10}{'native':>14}{'unireduce':>14}{'added':>12}{'ratio':>8}"
+    )
     for name in backends:
         for n in SIZES:
             _, native, ours = table[name](n)

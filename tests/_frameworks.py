@@ -10,9 +10,9 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -114,7 +114,13 @@ def _torch() -> Framework:
         return t.numpy()
 
     return Framework(
-        "torch", "torch", ALL, make, to_numpy, lambda t: str(t.dtype).removeprefix("torch."), "torch"
+        "torch",
+        "torch",
+        ALL,
+        make,
+        to_numpy,
+        lambda t: str(t.dtype).removeprefix("torch."),
+        "torch",
     )
 
 

@@ -6,11 +6,11 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from collections.abc import Iterator  # noqa: E402
+from collections.abc import Iterator
 
-import pytest  # noqa: E402
+import pytest
 
-from tests._frameworks import FRAMEWORKS, Framework, installed  # noqa: E402
+from tests._frameworks import FRAMEWORKS, Framework, installed
 
 FRAMEWORK_IDS = tuple(FRAMEWORKS)
 

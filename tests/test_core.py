@@ -293,7 +293,9 @@ def test_zero_d_sum_refuses_an_axis(fw: Framework, axis: object) -> None:
     ("shape", "axis", "out_shape"),
     [((0,), None, ()), ((0, 3), 0, (3,)), ((3, 0), 1, (3,)), ((3, 0), 0, (0,)), ((3, 0), None, ())],
 )
-def test_empty_reduction_is_zero(fw: Framework, shape: tuple, axis: object, out_shape: tuple) -> None:
+def test_empty_reduction_is_zero(
+    fw: Framework, shape: tuple, axis: object, out_shape: tuple
+) -> None:
     x = fw.array(np.zeros(shape), "int8")
     out = ur.sum(x, axis=axis)
     assert tuple(fw.to_numpy(out).shape) == out_shape

@@ -17,7 +17,16 @@ ROOT = Path(__file__).resolve().parents[1]
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("dist")
     subprocess.run(
-        [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(out), str(ROOT)],
+        [
+            sys.executable,
+            "-m",
+            "build",
+            "--wheel",
+            "--no-isolation",
+            "--outdir",
+            str(out),
+            str(ROOT),
+        ],
         check=True,
         capture_output=True,
         timeout=300,
@@ -37,6 +46,10 @@ def test_wheel_contents(wheel: Path) -> None:
         "unireduce/conformance_tests/__init__.py",
     ):
         assert required in names, required
+    # Every package of the source tree is in the wheel (the package list in pyproject is explicit).
+    for init in sorted((ROOT / "unireduce").rglob("__init__.py")):
+        rel = init.relative_to(ROOT).as_posix()
+        assert rel in names, f"{rel} is missing from the wheel: list its package in pyproject.toml"
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     text = zipfile.ZipFile(wheel).read(entry_points).decode()
     assert "[unireduce.backends]" in text and "unireduce = unireduce.cli:main" in text

@@ -169,7 +169,7 @@ def run(args: argparse.Namespace) -> int:
                 if native_fn
                 else "(no such function)"
             )
-            ours = _call(lambda x=x: case.ours(x))  # type: ignore[misc]
+            ours = _call(lambda x=x, f=case.ours: f(x))  # type: ignore[misc]
             mark = " " if native == ours else "*"
             out.write(f"{fw:<{width}} {mark}{_clip(native):<44}  {_clip(ours)}\n")
     out.write("\n* = the native result differs from unireduce's\n")

@@ -23,6 +23,11 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
         "unireduce._demo",
         "run the same calls on every installed framework and show native vs unireduce results",
     ),
+    "matrix": ("unireduce._matrix", "run the frameworks natively and show where they disagree"),
+    "migrate": (
+        "unireduce.migrate.cli",
+        "rewrite TensorFlow reductions for PyTorch or unireduce, keeping TF's results",
+    ),
 }
 
 
@@ -39,8 +44,6 @@ def build_parser() -> argparse.ArgumentParser:
     for name, (module, help_text) in SUBCOMMANDS.items():
         p = sub.add_parser(name, help=help_text, description=help_text)
         p.set_defaults(_module=module)
-        if module.startswith("unireduce.migrate"):
-            continue
         importlib.import_module(module).add_arguments(p)
     return parser
 
