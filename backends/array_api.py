@@ -120,7 +120,9 @@ class ArrayAPIBackend(Backend):
 
     # ------------------------------------------------------------------ exact mode (issue 5)
     def _arr(self, v: Any, like: Any) -> Any:
-        return v if self.is_array(v) else self.xp.asarray(v, dtype=like.dtype, device=self.device(like))
+        if self.is_array(v):
+            return v
+        return self.xp.asarray(v, dtype=like.dtype, device=self.device(like))
 
     def is_traced(self, x: Any) -> bool:
         # Lazy arrays (dask): never force a compute from inside exact mode.
