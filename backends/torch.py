@@ -62,6 +62,8 @@ class TorchBackend(Backend):
         self._natives: dict[str, Any] = {n: getattr(torch, n) for n in _NAMES if hasattr(torch, n)}
         self._names: dict[Any, str] = {v: k for k, v in self._natives.items()}
         self._supported = frozenset(self._natives)
+        #: dtypes torch.sum and torch.cumsum keep without a dtype= argument.
+        self._keeps = frozenset(d for d in self._names if d.is_floating_point or d.is_complex)
 
     def is_array(self, x: object) -> bool:
         return isinstance(x, self.torch.Tensor)
@@ -124,23 +126,20 @@ class TorchBackend(Backend):
         name: str | None = None,
     ) -> Any:
         torch = self.torch
-        d = self._dtype_arg(x, dtype)
+        # Passing dtype= costs ~0.6 us, so it is left out where torch keeps the dtype anyway
+        # (floats and complex); integer and bool sums would promote to int64 without it.
+        keep = dtype in self._keeps and x.dtype is dtype
         if axes is None:
             if keepdims and x.dim():
                 # torch.sum(x, keepdim=True) without dim is an error (pytorch#71209).
-                return torch.sum(x, dim=tuple(range(x.dim())), keepdim=True, dtype=d)
-            return torch.sum(x, dtype=d)
-        return torch.sum(x, dim=axes, keepdim=keepdims, dtype=d)
+                dims = tuple(range(x.dim()))
+                return torch.sum(x, dim=dims, keepdim=True, dtype=None if keep else dtype)
+            return torch.sum(x) if keep else torch.sum(x, dtype=dtype)
+        return torch.sum(x, dim=axes, keepdim=keepdims, dtype=None if keep else dtype)
 
     def cumsum(self, x: Any, axis: int, dtype: Any) -> Any:
-        return self.torch.cumsum(x, axis, dtype=self._dtype_arg(x, dtype))
-
-    def _dtype_arg(self, x: Any, dtype: Any) -> Any:
-        # Passing dtype= costs ~0.6 us per call, so omit it where torch keeps the dtype anyway:
-        # floats and complex. Integer and bool sums would promote to int64 without it.
-        if x.dtype is dtype and (dtype.is_floating_point or dtype.is_complex):
-            return None
-        return dtype
+        keep = dtype in self._keeps and x.dtype is dtype
+        return self.torch.cumsum(x, axis, dtype=None if keep else dtype)
 
     def flip(self, x: Any, axis: int) -> Any:
         return self.torch.flip(x, (axis,))

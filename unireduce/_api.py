@@ -46,10 +46,15 @@ def _reduce(
     name: str | None = None,
 ) -> Array:
     be = _BY_TYPE.get(type(x)) or backend_of(x)
-    p = plan(fn, semantics, be, x.dtype, dtype)
+    try:  # the plan cache, inlined: this is the hot path of every call
+        p = be.plan_cache().get((fn, semantics, x.dtype, type(dtype), dtype))
+    except TypeError:  # an unhashable argument
+        p = None
+    if p is None:
+        p = plan(fn, semantics, be, x.dtype, dtype)
     if keepdims is not False:
         keepdims = _flag(fn, "keepdims", keepdims)
-    if axis is None and p.prof.empty_axis == "none":
+    if axis is None:  # every axis, under every profile
         axes: tuple[int, ...] | None = None
     else:
         ndim = _ndim(fn, be, x)
@@ -61,8 +66,8 @@ def _reduce(
             axes = None
     if p.cast_first:
         x = be.astype(x, p.out_native)  # cast, then add in the wider accumulator
-    y = be.sum(x, axes, bool(keepdims), p.work_native, name)
-    if p.work != p.out:
+    y = be.sum(x, axes, keepdims, p.work_native, name)
+    if p.cast_out:
         y = be.astype(y, p.out_native)
     return y
 

@@ -43,6 +43,8 @@ class Plan(NamedTuple):
     prof: Profile
     #: A float result accumulated wider than itself: cast the input to ``out`` first, then add.
     cast_first: bool
+    #: The working dtype differs from the output: cast the result at the end.
+    cast_out: bool
 
 
 def profile(fn: str, semantics: object) -> Profile:
@@ -177,6 +179,7 @@ def plan(fn: str, semantics: object, be: Backend, native_in: object, dtype: obje
     try:
         # type(dtype) first: tuples compare element-wise, so objects of different types are
         # never compared (array_api_strict warns when its dtypes meet NumPy's).
+        # The same key as the inlined lookup in unireduce._api.
         key: tuple[Any, ...] | None = (fn, semantics, native_in, type(dtype), dtype)
         hit = cache.get(key)
     except TypeError:  # an unhashable argument: resolve without caching
@@ -192,7 +195,16 @@ def plan(fn: str, semantics: object, be: Backend, native_in: object, dtype: obje
         )
     out, work = resolve_dtypes(fn, prof, in_name, dtype, be)
     cast_first = work != out and in_name != out and KIND[out] in "fc"
-    result = Plan(in_name, out, work, be.native_dtype(out), be.native_dtype(work), prof, cast_first)
+    result = Plan(
+        in_name,
+        out,
+        work,
+        be.native_dtype(out),
+        be.native_dtype(work),
+        prof,
+        cast_first,
+        work != out,
+    )
     if key is not None:
         cache[key] = result
     return result
