@@ -438,6 +438,11 @@ def test_reduce_sum_keepdims_and_name(fw: Framework) -> None:
     assert values(fw, out) == [[15.0]]
 
 
+def test_reduce_sum_keepdims_none_means_false_as_in_tensorflow(fw: Framework) -> None:
+    out = ur.reduce_sum(fw.array(MATRIX, "float32"), 0, None)
+    assert tuple(fw.to_numpy(out).shape) == (3,)
+
+
 def test_reduce_sum_refuses_dtype_argument(fw: Framework) -> None:
     with pytest.raises(TypeError):
         ur.reduce_sum(fw.array(MATRIX, "float32"), dtype="float64")  # type: ignore[call-arg]

@@ -99,7 +99,7 @@ def sum(
 def reduce_sum(
     input_tensor: Array,
     axis: object = None,
-    keepdims: bool = False,
+    keepdims: bool | None = False,
     name: str | None = None,
     *,
     semantics: str = "tensorflow",
@@ -116,6 +116,8 @@ def reduce_sum(
     """
     if name is not None and not isinstance(name, str):
         raise UnireduceTypeError(f"reduce_sum: name={name!r} must be a string or None")
+    if keepdims is None:  # TF reads keepdims=None as False (TF1 code passes it)
+        keepdims = False
     return _reduce("reduce_sum", input_tensor, axis, None, keepdims, semantics, name)
 
 
