@@ -164,11 +164,11 @@ class TensorFlowBackend(Backend):
         return np.from_dlpack(x)  # zero-copy view of the eager tensor's buffer
 
     def from_host(self, a: Any, like: Any) -> Any:
-        tf = self.tf
-        try:
-            return tf.experimental.dlpack.from_dlpack(a.__dlpack__())
-        except Exception:  # unaligned or read-only buffers: copy
-            return tf.constant(a)
+        # A copy of the (host) result: a TF tensor made with from_dlpack over a NumPy buffer that
+        # TF's kernels then read aborted the process (Eigen's alignment assumptions), and an abort
+        # cannot be caught. The input side stays zero-copy (host_view).
+        with self.tf.device(like.device):
+            return self.tf.convert_to_tensor(a)
 
     def bitcast(self, x: Any, dtype: Any) -> Any:
         return self.tf.bitcast(x, dtype)

@@ -15,7 +15,7 @@ array(-56, dtype=int8)
 from __future__ import annotations
 
 from ._api import cumsum, cumulative_sum, reduce_sum, sum
-from ._backend import Backend
+from ._backend import Backend, Capabilities
 from ._errors import (
     AxisError,
     BackendError,
@@ -26,6 +26,7 @@ from ._errors import (
     UnireduceValueError,
 )
 from ._introspect import profiles, result_dtype
+from ._metric import Sum
 from ._registry import (
     available_backends,
     backend_name,
@@ -40,8 +41,10 @@ __all__ = [
     "AxisError",
     "Backend",
     "BackendError",
+    "Capabilities",
     "DTypeError",
     "IntegerOverflowError",
+    "Sum",
     "UnireduceError",
     "UnireduceTypeError",
     "UnireduceValueError",

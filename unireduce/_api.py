@@ -10,9 +10,10 @@ from __future__ import annotations
 from typing import Any
 
 from ._backend import Backend
+from ._dtypes import KIND
 from ._errors import AxisError, UnireduceTypeError, UnireduceValueError
 from ._registry import _BY_TYPE, backend_of
-from ._resolve import cumsum_axis, normalize_axes, plan
+from ._resolve import Plan, cumsum_axis, normalize_axes, plan
 
 __all__ = ["cumsum", "cumulative_sum", "reduce_sum", "sum"]
 
@@ -36,6 +37,25 @@ def _ndim(fn: str, be: Backend, x: Array) -> int:
     return ndim
 
 
+def _exact_mod(fn: str, precision: object) -> Any:
+    """The exact-mode engine, imported on first use (it brings NumPy and, if present, Numba)."""
+    if precision != "exact":
+        raise UnireduceValueError(
+            f"{fn}: precision={precision!r} is not allowed; allowed: 'native' (the backend's own "
+            "accumulation) or 'exact' (correctly rounded, bit-reproducible)"
+        )
+    from . import _exact
+
+    return _exact
+
+
+def _exact_input(be: Backend, x: Array, p: Plan) -> Array:
+    """Exact mode sums floats in the output dtype (cast first) and integers from their input."""
+    if p.in_dtype != p.out and KIND[p.out] in "fc":
+        return be.astype(x, p.out_native)
+    return x
+
+
 def _reduce(
     fn: str,
     x: Array,
@@ -44,6 +64,7 @@ def _reduce(
     keepdims: object,
     semantics: object,
     name: str | None = None,
+    precision: object = "native",
 ) -> Array:
     be = _BY_TYPE.get(type(x)) or backend_of(x)
     try:  # the plan cache, inlined: this is the hot path of every call
@@ -61,9 +82,13 @@ def _reduce(
         axes = normalize_axes(fn, axis, ndim, p.prof, be)
         if not axes:
             # Nothing to reduce: the input, cast (array API; torch's dim=() differs, pytorch#29137).
+            if precision != "native":
+                _exact_mod(fn, precision)  # validates the argument; a cast needs no exact mode
             return be.astype(x, p.out_native)
         if len(axes) == ndim:
             axes = None
+    if precision != "native":
+        return _exact_mod(fn, precision).sum(be, _exact_input(be, x, p), axes, keepdims, p.out)
     if p.cast_first:
         x = be.astype(x, p.out_native)  # cast, then add in the wider accumulator
     y = be.sum(x, axes, keepdims, p.work_native, name)
@@ -80,12 +105,15 @@ def sum(
     dtype: object = None,
     keepdims: bool = False,
     semantics: str = "array_api",
+    precision: str = "native",
 ) -> Array:
     """Sum of ``x`` over ``axis`` with the array API's rules, on any backend.
 
     Signed integers and bool sum to the default integer, unsigned integers to the unsigned integer
     of that width, floats keep their dtype; ``dtype=`` casts the input first. ``axis=()`` reduces
     nothing. ``semantics`` picks another framework's rules (see :func:`unireduce.profiles`).
+    ``precision="exact"`` returns the exact sum correctly rounded to the output dtype, the same
+    bits on every backend and device, and checks integer results for overflow.
 
     >>> import numpy as np, unireduce as ur
     >>> ur.sum(np.array([200, 100], dtype=np.uint8))
@@ -93,7 +121,7 @@ def sum(
     >>> ur.sum(np.array([100, 100], dtype=np.int8), dtype="int8")
     array(-56, dtype=int8)
     """
-    return _reduce("sum", x, axis, dtype, keepdims, semantics)
+    return _reduce("sum", x, axis, dtype, keepdims, semantics, None, precision)
 
 
 def reduce_sum(
@@ -103,6 +131,7 @@ def reduce_sum(
     name: str | None = None,
     *,
     semantics: str = "tensorflow",
+    precision: str = "native",
 ) -> Array:
     """``tf.math.reduce_sum`` on any backend: the result keeps the input dtype and wraps.
 
@@ -118,7 +147,7 @@ def reduce_sum(
         raise UnireduceTypeError(f"reduce_sum: name={name!r} must be a string or None")
     if keepdims is None:  # TF reads keepdims=None as False (TF1 code passes it)
         keepdims = False
-    return _reduce("reduce_sum", input_tensor, axis, None, keepdims, semantics, name)
+    return _reduce("reduce_sum", input_tensor, axis, None, keepdims, semantics, name, precision)
 
 
 def _cumulate(
@@ -130,10 +159,12 @@ def _cumulate(
     reverse: bool,
     include_initial: bool,
     semantics: object,
+    precision: object = "native",
 ) -> Array:
     be = _BY_TYPE.get(type(x)) or backend_of(x)
     p = plan(fn, semantics, be, x.dtype, dtype)
     prof = p.prof
+    exact = None if precision == "native" else _exact_mod(fn, precision)
     if exclusive and include_initial:
         raise UnireduceValueError(
             f"{fn}: exclusive=True and include_initial=True overlap (both start the result with "
@@ -168,13 +199,18 @@ def _cumulate(
             ax = maybe
     work, native_work = p.work, p.work_native
     y = x
-    if p.cast_first:
+    if exact is not None:
+        y = _exact_input(be, y, p)
+    elif p.cast_first:
         y = be.astype(y, p.out_native)  # cast, then add in the wider accumulator
     if reverse:
-        if p.in_dtype != work:
-            y = be.astype(y, native_work)
+        if p.in_dtype != work and (exact is None or KIND[p.out] not in "fc"):
+            y = be.astype(y, native_work)  # torch has no flip for uint16/32/64 (pytorch#58734)
         y = be.flip(y, ax)
-    y = be.cumsum(y, ax, native_work)
+    if exact is not None:
+        y, work = exact.cumsum(be, y, ax, p.out), p.out
+    else:
+        y = be.cumsum(y, ax, native_work)
     if exclusive:
         y = be.drop_last(be.pad_zero_front(y, ax), ax)
     elif include_initial:
@@ -194,6 +230,7 @@ def cumulative_sum(
     dtype: object = None,
     include_initial: bool = False,
     semantics: str = "array_api",
+    precision: str = "native",
 ) -> Array:
     """Cumulative sum along ``axis`` with the array API's rules (``axis`` optional for 1-D only).
 
@@ -202,7 +239,9 @@ def cumulative_sum(
     array([0, 1, 3, 6])
     """
     include_initial = _flag("cumulative_sum", "include_initial", include_initial)
-    return _cumulate("cumulative_sum", x, axis, dtype, False, False, include_initial, semantics)
+    return _cumulate(
+        "cumulative_sum", x, axis, dtype, False, False, include_initial, semantics, precision
+    )
 
 
 def cumsum(
@@ -215,6 +254,7 @@ def cumsum(
     reverse: bool = False,
     include_initial: bool = False,
     semantics: str = "array_api",
+    precision: str = "native",
 ) -> Array:
     """Cumulative sum with ``tf.math.cumsum``'s ``exclusive`` and ``reverse`` on any backend.
 
@@ -228,7 +268,9 @@ def cumsum(
     exclusive = _flag("cumsum", "exclusive", exclusive)
     reverse = _flag("cumsum", "reverse", reverse)
     include_initial = _flag("cumsum", "include_initial", include_initial)
-    return _cumulate("cumsum", x, axis, dtype, exclusive, reverse, include_initial, semantics)
+    return _cumulate(
+        "cumsum", x, axis, dtype, exclusive, reverse, include_initial, semantics, precision
+    )
 
 
 # What tf.autograph.experimental.do_not_convert does, written out so TensorFlow is not imported:

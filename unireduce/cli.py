@@ -24,6 +24,10 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
         "run the same calls on every installed framework and show native vs unireduce results",
     ),
     "matrix": ("unireduce._matrix", "run the frameworks natively and show where they disagree"),
+    "check": (
+        "unireduce._check",
+        "run the conformance suite on the installed backends and print a pass/fail matrix",
+    ),
     "migrate": (
         "unireduce.migrate.cli",
         "rewrite TensorFlow reductions for PyTorch or unireduce, keeping TF's results",

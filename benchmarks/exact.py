@@ -1,0 +1,179 @@
+"""Exact mode (issue 5) against native mode: time ratios per backend and path, threads pinned.
+
+For each backend and path, dtype (float32, float64) and size (10**7, 10**8 by default) it times
+``sum`` over all axes, over each axis of a 2-D array (1000 rows), and ``cumsum`` of the flat array,
+and prints best-of-``--repeat`` times of native and exact mode and their ratio. Paths:
+
+* ``host``: the fused Numba kernel on the zero-copy view of a CPU array (``--threads`` threads);
+* ``portable``: the framework's integer ops, eager (numpy/torch) or under the JIT compiler
+  (``jax.jit``, ``tf.function(jit_compile=True)``); native is timed the same way.
+
+Usage::
+
+    python benchmarks/exact.py --sizes 1e7 --backends numpy,jax --threads 1
+
+Run on an otherwise idle machine; 10**8 float64 needs 800 MB per array.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from collections.abc import Callable
+from typing import Any
+
+
+def _pin(threads: int) -> None:
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS"):
+        os.environ[var] = str(threads)
+    os.environ["XLA_FLAGS"] = (
+        f"--xla_cpu_multi_thread_eigen={'true' if threads > 1 else 'false'} "
+        f"intra_op_parallelism_threads={threads}"
+    )
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+
+def _best(f: Callable[[], Any], repeat: int, sync: Callable[[Any], Any]) -> float:
+    sync(f())  # warm-up (compiles)
+    best = float("inf")
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        sync(f())
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--sizes", default="1e7,1e8", help="comma-separated element counts")
+    ap.add_argument("--backends", default="numpy,torch,tensorflow,jax")
+    ap.add_argument("--paths", default="host,portable")
+    ap.add_argument("--dtypes", default="float32,float64")
+    ap.add_argument("--ops", default="sum_all,sum_axis0,sum_axis1,cumsum")
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args()
+    _pin(args.threads)
+
+    import numba
+    import numpy as np
+
+    numba.set_num_threads(args.threads)
+    from unireduce import _exact
+    from unireduce._registry import backend_of
+
+    sizes = [int(float(s)) for s in args.sizes.split(",")]
+    print(f"threads={args.threads} numba={numba.__version__} numpy={np.__version__}")
+    print(
+        f"{'backend':<11}{'path':<9}{'dtype':<8}{'size':>10} {'op':<10}"
+        f"{'native ms':>11}{'exact ms':>11}{'ratio':>8}"
+    )
+    for bname in args.backends.split(","):
+        conv, sync, jit, native = _framework(bname, args.threads)
+        for dt in args.dtypes.split(","):
+            if bname == "jax" and dt == "float64":
+                import jax
+
+                jax.config.update("jax_enable_x64", True)
+            for n in sizes:
+                host = np.random.default_rng(0).standard_normal(n).astype(dt)
+                flat = conv(host)
+                grid = conv(host.reshape(1000, n // 1000))
+                be = backend_of(flat)
+                for path in args.paths.split(","):
+                    for op in args.ops.split(","):
+                        x, axes = (
+                            (flat, None)
+                            if op in ("sum_all", "cumsum")
+                            else (grid, (0,) if op == "sum_axis0" else (1,))
+                        )
+                        if op == "cumsum":
+
+                            def ex(a: Any) -> Any:
+                                return _exact.cumsum(be, a, 0, dt, path=path)  # noqa: B023
+
+                            def nat(a: Any) -> Any:
+                                return native["cumsum"](a)  # noqa: B023
+                        else:
+
+                            def ex(a: Any) -> Any:
+                                return _exact.sum(be, a, axes, False, dt, path=path)  # noqa: B023
+
+                            def nat(a: Any) -> Any:
+                                return native["sum"](a, axes)  # noqa: B023
+
+                        if path == "portable" and jit is not None:
+                            ex, nat = jit(ex), jit(nat)
+                        try:
+                            tn = _best(lambda: nat(x), args.repeat, sync)  # noqa: B023
+                            te = _best(lambda: ex(x), args.repeat, sync)  # noqa: B023
+                        except Exception as e:  # report and go on (memory, unsupported)
+                            print(
+                                f"{bname:<11}{path:<9}{dt:<8}{n:>10} {op:<10} failed: "
+                                f"{type(e).__name__}: {str(e)[:80]}"
+                            )
+                            continue
+                        print(
+                            f"{bname:<11}{path:<9}{dt:<8}{n:>10} {op:<10}"
+                            f"{tn * 1e3:>11.2f}{te * 1e3:>11.2f}{te / tn:>8.2f}",
+                            flush=True,
+                        )
+
+
+def _framework(name: str, threads: int) -> tuple[Any, Any, Any, dict[str, Any]]:
+    """(convert from NumPy, block until done, JIT wrapper or None, native sum/cumsum)."""
+    import numpy as np
+
+    if name == "numpy":
+        return (
+            lambda a: a,
+            lambda r: r,
+            None,
+            {"sum": lambda a, ax: np.add.reduce(a, axis=ax), "cumsum": np.cumsum},
+        )
+    if name == "torch":
+        import torch
+
+        torch.set_num_threads(threads)
+        return (
+            torch.from_numpy,
+            lambda r: r,
+            None,
+            {
+                "sum": lambda a, ax: a.sum() if ax is None else a.sum(dim=ax),
+                "cumsum": lambda a: torch.cumsum(a, 0),
+            },
+        )
+    if name == "tensorflow":
+        import tensorflow as tf
+
+        try:
+            tf.config.threading.set_intra_op_parallelism_threads(threads)
+            tf.config.threading.set_inter_op_parallelism_threads(1)
+        except RuntimeError:
+            pass
+        return (
+            tf.constant,
+            lambda r: r.numpy(),
+            lambda f: tf.function(f, jit_compile=True),
+            {
+                "sum": lambda a, ax: tf.reduce_sum(a, axis=None if ax is None else list(ax)),
+                "cumsum": lambda a: tf.math.cumsum(a, 0),
+            },
+        )
+    if name == "jax":
+        import jax
+        import jax.numpy as jnp
+
+        return (
+            jnp.asarray,
+            lambda r: r.block_until_ready(),
+            jax.jit,
+            {"sum": lambda a, ax: jnp.sum(a, axis=ax), "cumsum": lambda a: jnp.cumsum(a)},
+        )
+    raise SystemExit(f"unknown backend {name}")
+
+
+if __name__ == "__main__":
+    main()

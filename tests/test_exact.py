@@ -1,0 +1,347 @@
+"""Exact mode (issue 5): the engine ``unireduce._exact`` against the exact oracle.
+
+Every float result must equal, bit for bit, the exact sum rounded half to even as computed by
+``unireduce._exactmath`` (Python ints and integer bit operations, no shared arithmetic). Integer
+results must equal Python's sum, or raise ``IntegerOverflowError`` when it does not fit.
+Parametrized by framework id and path (``host``: the Numba kernel on a zero-copy view; ``portable``:
+the framework's own integer ops), so a failure names both.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+from tests._frameworks import FRAMEWORKS, Framework, installed, np_dtype
+from unireduce import _exact
+from unireduce._errors import IntegerOverflowError
+from unireduce._exactmath import exact_cumsum_along, exact_sum_along
+from unireduce._registry import backend_of
+
+FWS = ("numpy", "torch", "tensorflow", "jax", "jax_x64")
+FLOATS = ("float16", "bfloat16", "float32", "float64", "complex64", "complex128")
+CASES = ("random", "cancel", "range", "subnormal", "ties", "runs", "overflow", "special")
+SHAPE = (1, 4, 50)  # per case; the cases are stacked along axis 0
+SUM_AXES: tuple[tuple[tuple[int, ...] | None, bool], ...] = (
+    (None, False),
+    (None, True),
+    ((0,), False),
+    ((1,), True),
+    ((2,), False),
+    ((0, 2), False),
+)
+
+
+@pytest.fixture
+def fwk(request: pytest.FixtureRequest) -> Any:
+    fid = request.param
+    fw = FRAMEWORKS[fid]()
+    if not installed(fw.module):
+        pytest.skip(f"{fw.module} is not installed (install unireduce[all] to test {fid})")
+    with fw.active():
+        yield fw
+
+
+def _fmt_bits(dt: str) -> tuple[int, int, int]:
+    """(precision, exponent bits, storage bits) of a real float dtype."""
+    return {"float16": (11, 5, 16), "bfloat16": (8, 8, 16), "float32": (24, 8, 32)}.get(
+        dt, (53, 11, 64)
+    )
+
+
+def _from_bits(u: np.ndarray, dt: str) -> np.ndarray:
+    nbits = _fmt_bits(dt)[2]
+    return u.astype(f"uint{nbits}").view(np_dtype(dt))
+
+
+def _real_data(case: str, dt: str, shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
+    """Adversarial data of the real float dtype ``dt``, built from bit patterns where it matters."""
+    p, eb, nbits = _fmt_bits(dt)
+    n = int(np.prod(shape))
+    emax_biased = (1 << eb) - 2
+    sign = rng.integers(0, 2, n, dtype=np.uint64) << np.uint64(nbits - 1)
+    mant = rng.integers(0, 1 << (p - 1), n, dtype=np.uint64)
+    fdt = np_dtype(dt)
+    if case == "random":
+        x = (rng.standard_normal(n) * 2.0 ** rng.integers(-3, 4, n)).astype(fdt)
+    elif case == "range":  # every exponent, random significands and signs
+        e = rng.integers(0, emax_biased + 1, n, dtype=np.uint64)
+        x = _from_bits(sign | (e << np.uint64(p - 1)) | mant, dt)
+    elif case == "subnormal":
+        e = np.where(rng.random(n) < 0.8, 0, 1).astype(np.uint64)
+        x = _from_bits(sign | (e << np.uint64(p - 1)) | mant, dt)
+    elif case == "cancel":  # ±huge pairs with small remainders
+        big = _from_bits(np.full(n, (emax_biased << (p - 1)) - 1 - (1 << (p - 2)), np.uint64), dt)
+        small = (rng.standard_normal(n) * 1e-3).astype(fdt)
+        x = np.where(np.arange(n) % 2 == 0, big, -big).astype(fdt)
+        x = np.where(rng.random(n) < 0.25, small, x).astype(fdt)
+    elif case == "ties":  # 1, half-ulp pieces: sums land exactly on or next to midpoints
+        half_ulp = np.array(2.0**-p, dtype=np.float64)
+        choices = np.array([1.0, half_ulp, half_ulp / 2, -half_ulp / 2, 3 * half_ulp, 0.0])
+        x = choices[rng.integers(0, len(choices), n)].astype(fdt)
+    elif case == "runs":  # long runs of one value (a native cumsum stalls)
+        x = np.full(n, 0.1, dtype=np.float64).astype(fdt)
+        x[n // 2 :] = np.array(1.0 / 3.0).astype(fdt)
+    elif case == "overflow":  # max, max, -max: overflows only in a left-to-right order
+        mx = _from_bits(np.full(n, (emax_biased << (p - 1)) | ((1 << (p - 1)) - 1), np.uint64), dt)
+        x = np.where(np.arange(n) % 3 == 2, -mx, mx).astype(fdt)
+    else:  # special
+        x = (rng.standard_normal(n)).astype(fdt)
+        pick = rng.random(n)
+        x = np.where(pick < 0.02, np.nan, x)
+        x = np.where((pick >= 0.02) & (pick < 0.04), np.inf, x)
+        x = np.where((pick >= 0.04) & (pick < 0.05), -np.inf, x)
+        x = np.where(pick >= 0.7, -0.0, x).astype(fdt)
+        x = x.reshape(shape)
+        x[0, 0] = -0.0  # one all -0.0 row along the last axis
+        return np.ascontiguousarray(x)
+    return np.ascontiguousarray(np.asarray(x, dtype=fdt).reshape(shape))
+
+
+def _data(case: str, dt: str, shape: tuple[int, ...], seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(abs(hash((case, dt, seed))) % 2**32)
+    if dt.startswith("complex"):
+        comp = "float32" if dt == "complex64" else "float64"
+        out = np.empty(shape, dtype=dt)
+        out.real = _real_data(case, comp, shape, rng)
+        out.imag = _real_data("random" if case == "special" else case, comp, shape, rng)
+        return out
+    return _real_data(case, dt, shape, rng)
+
+
+def _bits(a: np.ndarray) -> np.ndarray:
+    a = np.ascontiguousarray(a)
+    if a.dtype.kind == "c":
+        a = a.view(a.real.dtype)
+    return a.view(f"uint{a.dtype.itemsize * 8}")
+
+
+def _assert_bits(got: np.ndarray, want: np.ndarray, what: str) -> None:
+    assert got.shape == want.shape, f"{what}: shape {got.shape} != {want.shape}"
+    assert got.dtype == want.dtype, f"{what}: dtype {got.dtype} != {want.dtype}"
+    bad = np.flatnonzero(_bits(got) != _bits(want))
+    assert bad.size == 0, (
+        f"{what}: {bad.size} elements differ, first at {bad[0]}: "
+        f"got {got.reshape(-1)[bad[0]]!r}, want {want.reshape(-1)[bad[0]]!r}"
+    )
+
+
+def _grid() -> list[Any]:
+    out = []
+    for fid in FWS:
+        for path in ("host", "portable"):
+            for dt in FLOATS:
+                if fid == "jax" and dt in ("float64", "complex128"):
+                    continue  # JAX with x64 off has no 64-bit dtypes
+                if fid == "tensorflow" and path == "host" and dt == "bfloat16":
+                    continue  # NumPy's DLPack has no bfloat16: TF bfloat16 takes the portable path
+                out.append(pytest.param(fid, path, dt, id=f"{fid}-{path}-{dt}"))
+    return out
+
+
+GRID = _grid()
+
+
+def _run_sum(fw: Framework, path: str, x: np.ndarray, dt: str, axes: Any, keep: bool) -> Any:
+    t = fw.make(x, dt)
+    return fw.to_numpy(_exact.sum(backend_of(t), t, axes, keep, dt, path=path))
+
+
+def _all_cases(dt: str) -> np.ndarray:
+    """Every adversarial case, one per index of axis 0: shape (8, 4, 50)."""
+    return np.concatenate([_data(case, dt, SHAPE) for case in CASES], axis=0)
+
+
+@pytest.mark.parametrize(("fwk", "path", "dt"), GRID, indirect=["fwk"])
+def test_sum_bits(fwk: Framework, path: str, dt: str) -> None:
+    x = _all_cases(dt)
+    for axes, keep in SUM_AXES:
+        got = _run_sum(fwk, path, x, dt, axes, keep)
+        want = exact_sum_along(x, axes if axes is not None else (0, 1, 2), keep, dt)
+        if axes == (2,):  # name the failing case
+            for i, case in enumerate(CASES):
+                _assert_bits(got[i], want[i], f"sum axes=(2,) case={case}")
+        _assert_bits(got, want, f"sum axes={axes} keepdims={keep}")
+
+
+@pytest.mark.parametrize(("fwk", "path", "dt"), GRID, indirect=["fwk"])
+def test_cumsum_bits(fwk: Framework, path: str, dt: str) -> None:
+    x = _all_cases(dt)
+    t = fwk.make(x, dt)
+    be = backend_of(t)
+    for axis in (0, 1, 2):
+        got = fwk.to_numpy(_exact.cumsum(be, t, axis, dt, path=path))
+        _assert_bits(got, exact_cumsum_along(x, axis, dt), f"cumsum axis={axis}")
+
+
+@pytest.mark.parametrize("path", ["host", "portable"])
+@pytest.mark.parametrize("dt", ["float32", "float64"])
+def test_large_row_matches_oracle(path: str, dt: str) -> None:
+    # One larger case: 2**21 elements in one row, mixed magnitudes; the host kernel splits the
+    # row between threads and merges the superaccumulators.
+    rng = np.random.default_rng(5)
+    n = 1 << 21
+    x = (rng.standard_normal(n) * 2.0 ** rng.integers(-40, 40, n)).astype(dt)
+    x[::1000] = 1e30 if dt == "float32" else 1e300
+    x[1::1000] = -x[::1000]
+    got = _exact.sum(backend_of(x), x, None, False, dt, path=path)
+    _assert_bits(np.asarray(got), exact_sum_along(x, (0,), False, dt), f"sum of {n}")
+
+
+@pytest.mark.parametrize("dt", ["float16", "bfloat16", "float32", "float64"])
+def test_host_equals_portable_and_order_free(dt: str) -> None:
+    x = _data("range", dt, (7, 3000), seed=3)
+    be = backend_of(x)
+    host = _exact.sum(be, x, (1,), False, dt, path="host")
+    port = _exact.sum(be, x, (1,), False, dt, path="portable")
+    _assert_bits(np.asarray(host), np.asarray(port), "host vs portable")
+    perm = np.random.default_rng(1).permutation(x.shape[1])
+    shuffled = _exact.sum(be, np.ascontiguousarray(x[:, perm]), (1,), False, dt, path="host")
+    _assert_bits(np.asarray(shuffled), np.asarray(host), "input order")
+    # Chunking: the exact sum of chunk sums' exact parts is the same value.
+    c1 = _exact.cumsum(be, x, 1, dt, path="host")
+    c2 = _exact.cumsum(be, x, 1, dt, path="portable")
+    _assert_bits(np.asarray(c1), np.asarray(c2), "cumsum host vs portable")
+
+
+def test_cumsum_runs_do_not_stall() -> None:
+    # float32 cumsum of 2**24 + 8 ones: every prefix is exact (a float32 loop stalls at 2**24).
+    x = np.ones(2**24 + 8, dtype=np.float32)
+    got = np.asarray(_exact.cumsum(backend_of(x), x, 0, "float32"))
+    assert got[-1] == np.float32(2**24 + 8)
+    assert np.array_equal(got[2**24 - 2 :], np.arange(2**24 - 1, 2**24 + 9, dtype=np.float32))
+
+
+# ------------------------------------------------------------------------------ traced values
+@pytest.mark.parametrize("fwk", ["jax", "jax_x64"], indirect=True)
+def test_inside_jax_jit(fwk: Framework) -> None:
+    import jax
+
+    dts = ["float16", "float32"] + (["float64"] if fwk.id == "jax_x64" else [])
+    for dt in dts:
+        x = _data("subnormal", dt, (3, 40))
+        t = fwk.make(x, dt)
+        be = backend_of(t)
+        f = jax.jit(lambda a, dt=dt: _exact.sum(be, a, (1,), False, dt))
+        _assert_bits(np.asarray(f(t)), exact_sum_along(x, (1,), False, dt), f"jit sum {dt}")
+        g = jax.jit(lambda a, dt=dt: _exact.cumsum(be, a, 1, dt))
+        _assert_bits(np.asarray(g(t)), exact_cumsum_along(x, 1, dt), f"jit cumsum {dt}")
+
+
+@pytest.mark.parametrize("fwk", ["tensorflow"], indirect=True)
+def test_inside_tf_function(fwk: Framework) -> None:
+    import tensorflow as tf
+
+    for dt in ("bfloat16", "float32", "float64"):
+        x = _data("subnormal", dt, (3, 40))
+        t = fwk.make(x, dt)
+        be = backend_of(t)
+        f = tf.function(lambda a, dt=dt: _exact.sum(be, a, (1,), False, dt))
+        _assert_bits(f(t).numpy(), exact_sum_along(x, (1,), False, dt), f"tf.function sum {dt}")
+        g = tf.function(lambda a, dt=dt: _exact.cumsum(be, a, 1, dt))
+        _assert_bits(g(t).numpy(), exact_cumsum_along(x, 1, dt), f"tf.function cumsum {dt}")
+
+
+@pytest.mark.parametrize("fwk", ["torch"], indirect=True)
+def test_inside_torch_compile(fwk: Framework) -> None:
+    import torch
+
+    x = _data("cancel", "float32", (3, 40))
+    t = fwk.make(x, "float32")
+    be = backend_of(t)
+    f = torch.compile(lambda a: _exact.sum(be, a, (1,), False, "float32"), backend="aot_eager")
+    _assert_bits(fwk.to_numpy(f(t)), exact_sum_along(x, (1,), False, "float32"), "compiled sum")
+
+
+# ------------------------------------------------------------------------------ integers
+INT_FWS = [pytest.param(f, id=f) for f in FWS]
+
+
+INT_CASES = [
+    ("int8", "int8", [100, 27, -3], True),
+    ("int8", "int8", [100, 28, -3], True),  # 125: intermediate 128 does not count
+    ("int8", "int8", [100, 28, 3], False),
+    ("int8", "int8", [-100, -29], False),
+    ("int8", "int8", [-100, -28], True),  # -128 fits
+    ("uint8", "uint8", [200, 55], True),
+    ("uint8", "uint8", [200, 56], False),
+    ("int32", "int32", [2**31 - 1, 1], False),
+    ("int32", "int32", [2**31 - 1, 1, -5], True),
+    ("uint32", "uint32", [2**32 - 1, 0], True),
+    ("uint32", "uint32", [2**32 - 1, 1], False),
+    ("bool", "int8", [1] * 127, True),
+    ("bool", "int8", [1] * 128, False),
+    ("int64", "int64", [2**62, 2**62], False),
+    ("int64", "int64", [2**62, 2**62 - 1, -(2**62)], True),
+    ("uint64", "uint64", [2**64 - 1, 1], False),
+    ("uint64", "uint64", [2**63, 2**63 - 1], True),
+    ("int16", "int64", [30000] * 50, True),
+]
+INT_GRID = [
+    pytest.param(f, *c, id=f"{f}-{c[0]}-{c[1]}-{i}")
+    for f in FWS
+    for i, c in enumerate(INT_CASES)
+    # JAX with x64 off has no 64-bit integers at all.
+    if not (f == "jax" and ("64" in c[0] or "64" in c[1]))
+]
+
+
+@pytest.mark.parametrize(("fwk", "in_dt", "out_dt", "values", "fits"), INT_GRID, indirect=["fwk"])
+def test_integer_sum_checked(
+    fwk: Framework, in_dt: str, out_dt: str, values: list[int], fits: bool
+) -> None:
+    t = fwk.make(np.array(values, dtype=np_dtype(in_dt)), in_dt)
+    be = backend_of(t)
+    exact = sum(int(v) for v in values)
+    prefixes = [sum(int(v) for v in values[: i + 1]) for i in range(len(values))]
+    info = np.iinfo(np_dtype(out_dt))
+    prefix_fits = all(info.min <= v <= info.max for v in prefixes)
+    if fits:
+        got = fwk.to_numpy(_exact.sum(be, t, None, False, out_dt))
+        assert int(got) == exact
+    else:
+        with pytest.raises(IntegerOverflowError, match=out_dt):
+            _exact.sum(be, t, None, False, out_dt)
+    if prefix_fits:
+        cum = fwk.to_numpy(_exact.cumsum(be, t, 0, out_dt))
+        assert [int(v) for v in cum] == prefixes
+    else:
+        with pytest.raises(IntegerOverflowError):
+            _exact.cumsum(be, t, 0, out_dt)
+
+
+@pytest.mark.parametrize("fwk", INT_FWS, indirect=True)
+def test_integer_cumsum_prefix_overflow_raises(fwk: Framework) -> None:
+    # The total (27) fits int8, but the prefix 100 + 100 does not.
+    t = fwk.make(np.array([100, 100, -128, -45], dtype=np.int8), "int8")
+    be = backend_of(t)
+    assert int(fwk.to_numpy(_exact.sum(be, t, None, False, "int8"))) == 27
+    with pytest.raises(IntegerOverflowError):
+        _exact.cumsum(be, t, 0, "int8")
+
+
+@pytest.mark.parametrize("fwk", INT_FWS, indirect=True)
+def test_integer_axes(fwk: Framework) -> None:
+    x = np.array([[100, 27], [100, 28], [1, 2]], dtype=np.int8)
+    t = fwk.make(x, "int8")
+    be = backend_of(t)
+    with pytest.raises(IntegerOverflowError):
+        _exact.sum(be, t, (1,), False, "int8")  # row 1 sums to 128
+    assert fwk.to_numpy(_exact.sum(be, t, (1,), False, "int16")).tolist() == [127, 128, 3]
+    with pytest.raises(IntegerOverflowError):
+        _exact.sum(be, t, (0,), False, "int8")  # column 0 sums to 201
+
+
+@pytest.mark.parametrize("fwk", INT_FWS, indirect=True)
+@pytest.mark.parametrize("dt", ["float32", "int32"])
+def test_empty(fwk: Framework, dt: str) -> None:
+    t = fwk.make(np.zeros((3, 0), dtype=dt), dt)
+    be = backend_of(t)
+    assert fwk.to_numpy(_exact.sum(be, t, (1,), False, dt)).tolist() == [0, 0, 0]
+    assert fwk.to_numpy(_exact.cumsum(be, t, 1, dt)).shape == (3, 0)

@@ -1,0 +1,146 @@
+"""Exact mode (issue 5): correctly rounded, bit-reproducible sums and cumulative sums.
+
+Every output element is the exact sum of its inputs rounded half to even to ``out``; integers are
+checked and raise :class:`unireduce.IntegerOverflowError`. Two implementations of one algorithm:
+a fused Numba kernel for data already in host memory (:mod:`._host`), and a portable one written in
+the framework's own integer ops for devices and traced code (:mod:`._portable`). Both compute the
+same exactly rounded value, hence the same bits.
+
+>>> import numpy as np
+>>> from unireduce._registry import backend_of
+>>> x = np.array([1e300, 1.0, -1e300], dtype=np.float64)
+>>> float(sum(backend_of(x), x, None, False, "float64"))
+1.0
+>>> cumsum(backend_of(x), x, 0, "float64").tolist()
+[1e+300, 1e+300, 1.0]
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Literal
+
+from unireduce._backend import Backend
+from unireduce._dtypes import is_integer
+
+from . import _host
+from ._portable import check_int, int_rows_fit, sum_rows
+
+__all__ = ["cumsum", "sum"]
+
+Array = Any
+Path = Literal["auto", "host", "portable"]
+
+_builtin_sum = sum
+
+
+def _shape(x: Array) -> tuple[int, ...]:
+    return tuple(int(s) for s in x.shape)
+
+
+def _int_name(be: Backend, x: Array) -> str:
+    name = be.dtype_name(x.dtype)
+    assert name is not None
+    return name
+
+
+def _use_host(be: Backend, x: Array, out: str, path: Path) -> Any:
+    """The zero-copy NumPy view of ``x`` when the fused host kernel applies, else ``None``."""
+    if path == "portable" or not _host.supports(out):
+        return None
+    view = be.host_view(x)
+    if view is None and path == "host":
+        raise ValueError(f"exact: the host path cannot reach {type(x).__name__} without a copy")
+    if view is not None and (path == "host" or _host.available()):
+        return view
+    return None
+
+
+def sum(
+    be: Backend,
+    x: Array,
+    axes: tuple[int, ...] | None,
+    keepdims: bool,
+    out: str,
+    path: Path = "auto",
+) -> Array:
+    """Exact sum of ``x`` over ``axes`` (sorted, non-negative; ``None``: all), rounded to ``out``.
+
+    Float and complex: ``x`` is already cast to ``out``. Integer ``out``: ``x`` is the bool or
+    integer input; a result that does not fit ``out`` raises ``IntegerOverflowError``.
+    """
+    shape = _shape(x)
+    nd = len(shape)
+    red = tuple(range(nd)) if axes is None else tuple(axes)
+    kept = [a for a in range(nd) if a not in red]
+    if keepdims:
+        out_shape = tuple(1 if a in red else shape[a] for a in range(nd))
+    else:
+        out_shape = tuple(shape[a] for a in kept)
+    m = math.prod(shape[a] for a in kept)
+    k = math.prod(shape[a] for a in red)
+    if is_integer(out) or out == "bool":
+        work = be.work_dtype(out)
+        y = be.sum(x, axes, keepdims, be.native_dtype(work))
+        if work != out:
+            y = be.astype(y, be.native_dtype(out))
+        if out != "bool" and m and k:
+            x2 = _rows2d(be, x, kept, red, m, k)
+            check_int(be, int_rows_fit(be, x2, _int_name(be, x), out, False), "sum", out)
+        return y
+    if m == 0 or k == 0:
+        return be.sum(x, axes, keepdims, be.native_dtype(out))
+    view = _use_host(be, x, out, path)
+    if view is not None:
+        res = _host.sum_rows(_np_rows(view, kept, red, m, k), out)
+        return be.from_host(res.reshape(out_shape), x)
+    x2 = _rows2d(be, x, kept, red, m, k)
+    return be.reshape(sum_rows(be, x2, out, False), out_shape)
+
+
+def cumsum(be: Backend, x: Array, axis: int, out: str, path: Path = "auto") -> Array:
+    """Exact inclusive prefix sums of ``x`` along ``axis``, every prefix rounded to ``out``."""
+    shape = _shape(x)
+    nd = len(shape)
+    kept = [a for a in range(nd) if a != axis]
+    m = math.prod(shape[a] for a in kept)
+    k = shape[axis]
+    perm = (*kept, axis)
+    if is_integer(out) or out == "bool":
+        work = be.work_dtype(out)
+        y = be.cumsum(x, axis, be.native_dtype(work))
+        if work != out:
+            y = be.astype(y, be.native_dtype(out))
+        if out != "bool" and m and k:
+            x2 = _rows2d(be, x, kept, (axis,), m, k)
+            check_int(be, int_rows_fit(be, x2, _int_name(be, x), out, True), "cumsum", out)
+        return y
+    if m == 0 or k == 0:
+        return be.cumsum(x, axis, be.native_dtype(out))
+    inv = tuple(perm.index(a) for a in range(nd))
+    view = _use_host(be, x, out, path)
+    if view is not None:
+        res = _host.cumsum_rows(_np_rows(view, kept, (axis,), m, k), out)
+        res = res.reshape(tuple(shape[a] for a in perm)).transpose(inv)
+        return be.from_host(res, x)
+    x2 = _rows2d(be, x, kept, (axis,), m, k)
+    y = be.reshape(sum_rows(be, x2, out, True), tuple(shape[a] for a in perm))
+    if perm != tuple(range(nd)):
+        y = be.permute_dims(y, inv)
+    return y
+
+
+def _rows2d(be: Backend, x: Array, kept: list[int], red: tuple[int, ...], m: int, k: int) -> Array:
+    perm = (*kept, *red)
+    if perm != tuple(range(len(perm))):
+        x = be.permute_dims(x, perm)
+    return be.reshape(x, (m, k))
+
+
+def _np_rows(a: Any, kept: list[int], red: tuple[int, ...], m: int, k: int) -> Any:
+    import numpy as np
+
+    perm = (*kept, *red)
+    if perm != tuple(range(len(perm))):
+        a = np.transpose(a, perm)
+    return np.reshape(a, (m, k))  # a view when the layout allows; the kernel takes strides
