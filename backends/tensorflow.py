@@ -15,27 +15,10 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from unireduce._backend import Backend, Capabilities
+from unireduce._dtypes import ALL_DTYPES as _NAMES
 from unireduce._errors import UnireduceTypeError
 
 __all__ = ["TensorFlowBackend"]
-
-_NAMES = (
-    "bool",
-    "int8",
-    "int16",
-    "int32",
-    "int64",
-    "uint8",
-    "uint16",
-    "uint32",
-    "uint64",
-    "float16",
-    "bfloat16",
-    "float32",
-    "float64",
-    "complex64",
-    "complex128",
-)
 
 
 class TensorFlowBackend(Backend):

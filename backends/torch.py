@@ -19,26 +19,9 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from unireduce._backend import Backend, Capabilities
+from unireduce._dtypes import ALL_DTYPES as _NAMES
 
 __all__ = ["TorchBackend"]
-
-_NAMES = (
-    "bool",
-    "int8",
-    "int16",
-    "int32",
-    "int64",
-    "uint8",
-    "uint16",
-    "uint32",
-    "uint64",
-    "float16",
-    "bfloat16",
-    "float32",
-    "float64",
-    "complex64",
-    "complex128",
-)
 
 
 class TorchBackend(Backend):
@@ -206,8 +189,10 @@ class TorchBackend(Backend):
 
     def max(self, x: Any, axes: tuple[int, ...] | None, keepdims: bool) -> Any:
         if axes is None:
-            return self.torch.amax(x) if not keepdims else self.torch.amax(
-                x, dim=tuple(range(x.dim())), keepdim=True
+            return (
+                self.torch.amax(x)
+                if not keepdims
+                else self.torch.amax(x, dim=tuple(range(x.dim())), keepdim=True)
             )
         return self.torch.amax(x, dim=axes, keepdim=keepdims)
 

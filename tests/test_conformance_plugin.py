@@ -204,6 +204,10 @@ def test_the_shipped_suite_passes_on_a_toy_third_party_backend(
         "5",
         "--unireduce-semantics",
         "array_api",
+        # The reductions only; ur.Sum also needs the arrays' own Python operators (x < 0, x * w),
+        # which this minimal wrapper does not define (docs/metric.md, "Backends").
+        "-k",
+        "not test_metric",
         "-q",
         site=toy_site,
     )
