@@ -16,6 +16,7 @@ torch.uint64
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from unireduce._backend import Backend, Capabilities
@@ -119,6 +120,11 @@ class TorchBackend(Backend):
                 return torch.sum(x, dim=dims, keepdim=True, dtype=None if keep else dtype)
             return torch.sum(x) if keep else torch.sum(x, dtype=dtype)
         return torch.sum(x, dim=axes, keepdim=keepdims, dtype=None if keep else dtype)
+
+    def full_sum(self, dtype: Any, same_dtype: bool) -> Callable[[Any], Any] | None:
+        if same_dtype and dtype in self._keeps:
+            return self.torch.sum  # torch keeps float and complex dtypes: no dtype= needed
+        return None
 
     def cumsum(self, x: Any, axis: int, dtype: Any) -> Any:
         keep = dtype in self._keeps and x.dtype is dtype

@@ -68,11 +68,15 @@ def _reduce(
 ) -> Array:
     be = _BY_TYPE.get(type(x)) or backend_of(x)
     try:  # the plan cache, inlined: this is the hot path of every call
-        p = be.plan_cache().get((fn, semantics, x.dtype, type(dtype), dtype))
+        # (a backend with one dtype mode keeps its cache in _plan_cache: no method call needed)
+        cache = be._plan_cache or be.plan_cache()
+        p = cache.get((fn, semantics, x.dtype, type(dtype), dtype))
     except TypeError:  # an unhashable argument
         p = None
     if p is None:
         p = plan(fn, semantics, be, x.dtype, dtype)
+    if p.full is not None and axis is None and keepdims is False and precision == "native":
+        return p.full(x)  # the commonest call, as the adapter spells it (name is TF-only)
     if keepdims is not False:
         keepdims = _flag(fn, "keepdims", keepdims)
     if axis is None:  # every axis, under every profile

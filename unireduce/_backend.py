@@ -27,7 +27,7 @@ A third-party adapter subclasses :class:`Backend` and registers it under the ent
 from __future__ import annotations
 
 import abc
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from typing import Any, ClassVar
 
 from ._capabilities import Capabilities
@@ -75,7 +75,9 @@ class Backend(abc.ABC):
     def plan_cache(self) -> dict[Any, Any]:
         """The frontend's cache of resolved calls for this backend (one per :meth:`mode`).
 
-        Per backend, so a traced call (torch.compile) only ever sees its own dtype objects.
+        Per backend, so a traced call (torch.compile) only ever sees its own dtype objects. An
+        adapter with dtype modes (JAX) overrides this and leaves ``_plan_cache`` unset: the
+        frontend reads ``_plan_cache`` directly when it is set.
         """
         cache = self._plan_cache
         if cache is None:
@@ -135,6 +137,14 @@ class Backend(abc.ABC):
         name: str | None = None,
     ) -> Array:
         """Sum over ``axes`` (``None``: all) after casting to ``dtype``; result has ``dtype``."""
+
+    def full_sum(self, dtype: NativeDType, same_dtype: bool) -> Callable[[Array], Array] | None:
+        """Optionally, a one-argument function for the commonest request, ``sum(x, None, False,
+        dtype)`` where ``same_dtype`` says ``x`` already has ``dtype``; ``None`` means "use sum".
+
+        The frontend caches it with the resolved call, so a full sum costs one extra call.
+        """
+        return None
 
     @abc.abstractmethod
     def cumsum(self, x: Array, axis: int, dtype: NativeDType) -> Array:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import operator
 import sys
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from ._backend import Backend
@@ -45,6 +46,8 @@ class Plan(NamedTuple):
     cast_first: bool
     #: The working dtype differs from the output: cast the result at the end.
     cast_out: bool
+    #: The adapter's function for a plain full sum (axis=None, keepdims=False), if it has one.
+    full: Callable[[Any], Any] | None
 
 
 def profile(fn: str, semantics: object) -> Profile:
@@ -195,6 +198,7 @@ def plan(fn: str, semantics: object, be: Backend, native_in: object, dtype: obje
         )
     out, work = resolve_dtypes(fn, prof, in_name, dtype, be)
     cast_first = work != out and in_name != out and KIND[out] in "fc"
+    plain = not (cast_first or work != out)
     result = Plan(
         in_name,
         out,
@@ -204,6 +208,7 @@ def plan(fn: str, semantics: object, be: Backend, native_in: object, dtype: obje
         prof,
         cast_first,
         work != out,
+        be.full_sum(be.native_dtype(work), in_name == work) if plain else None,
     )
     if key is not None:
         cache[key] = result
