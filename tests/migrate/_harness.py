@@ -294,3 +294,28 @@ def helper_names(code: str) -> list[str]:
 
     tree = ast.parse(code)
     return [n.name for n in tree.body if isinstance(n, ast.FunctionDef) and n.name in HELPER_NAMES]
+
+
+# Shared by the --to unireduce and metric execution tests.
+def left_for_the_user(program: str, to: str) -> set[str]:
+    """Functions of the migrated program that still hold a call the migration could not do."""
+    code = migrated(program, to).code
+    lines = code.splitlines()
+    out = set()
+    for node in ast.walk(ast.parse(code)):
+        if isinstance(node, ast.FunctionDef):
+            body = "\n".join(lines[node.lineno - 1 : node.end_lineno])
+            if "unireduce-migrate: could not migrate" in body:
+                out.add(node.name)
+    return out
+
+
+def runnable(cases: list[Case], to: str) -> list[Case]:
+    return [c for c in cases if c.function not in left_for_the_user(c.program, to)]
+
+
+def migrated_or_loaded_module(program: str, to: str):
+    result = migrated(program, to)
+    if result.ok:
+        return migrated_module(program, to)
+    return load_module(result.code, f"<{program} migrated to {to}>")

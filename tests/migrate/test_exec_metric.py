@@ -12,63 +12,34 @@ native error bound. Functions holding a call the migration leaves for the user (
 
 from __future__ import annotations
 
-import ast
-
 import pytest
 
 from tests.migrate._harness import (
     CORPUS,
-    Case,
     check_against_tensorflow,
     corpus_cases,
-    migrated,
-    migrated_module,
+    migrated_or_loaded_module,
+    runnable,
     uses_sum_metric,
 )
 
 BACKENDS = ["torch", "tensorflow", "numpy"]
 
 
-def _left_for_the_user(program: str, to: str) -> set[str]:
-    """Functions of the migrated program that still hold a call the migration could not do."""
-    code = migrated(program, to).code
-    lines = code.splitlines()
-    out = set()
-    for node in ast.walk(ast.parse(code)):
-        if isinstance(node, ast.FunctionDef):
-            body = "\n".join(lines[node.lineno - 1 : node.end_lineno])
-            if "unireduce-migrate: could not migrate" in body:
-                out.add(node.name)
-    return out
-
-
-def _runnable(cases: list[Case], to: str) -> list[Case]:
-    return [c for c in cases if c.function not in _left_for_the_user(c.program, to)]
-
-
 METRIC_CASES = corpus_cases([p for p in CORPUS if uses_sum_metric(p.stem)])
-UR_CASES = _runnable(METRIC_CASES, "unireduce")
-
-
-def _module(program: str, to: str):
-    result = migrated(program, to)
-    if result.ok:
-        return migrated_module(program, to)
-    from tests.migrate._harness import load_module
-
-    return load_module(result.code, f"<{program} migrated to {to}>")
+UR_CASES = runnable(METRIC_CASES, "unireduce")
 
 
 @pytest.mark.parametrize("case", METRIC_CASES, ids=[c.id for c in METRIC_CASES])
 def test_metric_programs_migrated_to_torch_match_keras(case):
-    fn = getattr(_module(case.program, "torch"), case.function)
+    fn = getattr(migrated_or_loaded_module(case.program, "torch"), case.function)
     check_against_tensorflow(case, fn, "torch")
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("case", UR_CASES, ids=[c.id for c in UR_CASES])
 def test_metric_programs_migrated_to_unireduce_match_tensorflow(case, backend):
-    fn = getattr(_module(case.program, "unireduce"), case.function)
+    fn = getattr(migrated_or_loaded_module(case.program, "unireduce"), case.function)
     check_against_tensorflow(case, fn, backend)
 
 

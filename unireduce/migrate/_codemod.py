@@ -41,6 +41,7 @@ from libcst.metadata import (
     QualifiedNameSource,
 )
 
+from unireduce._dtypes import ALL_DTYPES
 from unireduce._errors import UnireduceValueError
 
 from ._helpers import HELPERS, helper_closure
@@ -92,26 +93,7 @@ _PARAMS: Final[dict[tuple[str, bool], tuple[str, ...]]] = {
 _V1_RENAMES: Final = {"reduction_indices": "axis", "keep_dims": "keepdims"}
 
 _TF_DTYPES: Final = {
-    **{
-        n: n
-        for n in (
-            "bool",
-            "int8",
-            "int16",
-            "int32",
-            "int64",
-            "uint8",
-            "uint16",
-            "uint32",
-            "uint64",
-            "float16",
-            "bfloat16",
-            "float32",
-            "float64",
-            "complex64",
-            "complex128",
-        )
-    },
+    **{n: n for n in ALL_DTYPES},
     "half": "float16",
     "double": "float64",
 }
