@@ -18,7 +18,6 @@ from ._resolve import Plan, cumsum_axis, normalize_axes, plan
 __all__ = ["cumsum", "cumulative_sum", "reduce_sum", "sum"]
 
 Array = Any
-_builtin_sum = sum
 
 
 def _flag(fn: str, name: str, value: object) -> bool:

@@ -31,7 +31,6 @@ __all__ = ["cumsum", "sum"]
 Array = Any
 Path = Literal["auto", "host", "portable"]
 
-_builtin_sum = sum
 
 
 def _shape(x: Array) -> tuple[int, ...]:
