@@ -32,7 +32,6 @@ Array = Any
 Path = Literal["auto", "host", "portable"]
 
 
-
 def _shape(x: Array) -> tuple[int, ...]:
     return tuple(int(s) for s in x.shape)
 
@@ -91,7 +90,7 @@ def sum(
         return be.sum(x, axes, keepdims, be.native_dtype(out))
     view = _use_host(be, x, out, path)
     if view is not None:
-        res = _host.sum_rows(_np_rows(view, kept, red, m, k), out)
+        res = _host_sum(view, kept, red, m, k, out)
         return be.from_host(res.reshape(out_shape), x)
     x2 = _rows2d(be, x, kept, red, m, k)
     return be.reshape(sum_rows(be, x2, out, False), out_shape)
@@ -134,6 +133,20 @@ def _rows2d(be: Backend, x: Array, kept: list[int], red: tuple[int, ...], m: int
     if perm != tuple(range(len(perm))):
         x = be.permute_dims(x, perm)
     return be.reshape(x, (m, k))
+
+
+def _host_sum(a: Any, kept: list[int], red: tuple[int, ...], m: int, k: int, out: str) -> Any:
+    """Exact sums of the NumPy view ``a`` over ``red``, shape (M,), in the layout's own order:
+    the row kernel when the reduced axes are contiguous in memory, the column kernel when the kept
+    ones are (e.g. axis 0 of a C array), else the row kernel on a contiguous copy."""
+    import numpy as np
+
+    rows = np.transpose(a, (*kept, *red))
+    if m > 1 and not rows.flags.c_contiguous:
+        cols = np.transpose(a, (*red, *kept))
+        if cols.flags.c_contiguous:
+            return _host.sum_cols(np.reshape(cols, (k, m)), out)
+    return _host.sum_rows(np.reshape(rows, (m, k)), out)
 
 
 def _np_rows(a: Any, kept: list[int], red: tuple[int, ...], m: int, k: int) -> Any:

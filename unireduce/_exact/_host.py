@@ -1,21 +1,26 @@
 """Fused exact kernels for data in host memory, compiled with Numba (an optional dependency).
 
-Sum, per row, in blocks of 1024 values (Rump, Ogita and Oishi's error-free extraction; the
-prototype of issue 5): with ``σ = 2**s`` above ``1024 · max|x|``, ``q = (x + σ) − σ`` is ``x``
-rounded to a multiple of ``ulp(σ)``, the ``q`` add up exactly in any order, and ``r = x − q`` is
-exact; repeat on the ``r`` with a smaller ``σ`` until they are all zero. Each level's block sum is
-one float64, added exactly into a Neal superaccumulator (arXiv 1505.05571: 32-bit digits in int64
-chunks indexed by exponent). The chunks are rounded once, half to even, at the end. Blocks with
-magnitudes near the overflow threshold, infinities or NaN go element by element into the
-superaccumulator instead. Every float16/bfloat16/float32 value is a float64, so those go through
-the same float64 kernel.
+Sum: a certified fast path, then an exact fallback (Rump, Ogita and Oishi's error-free
+extraction; the prototype of issue 5). Per block of 1024 values, with ``σ = 2**s`` above
+``1024 · max|x|``, ``q = (x + σ) − σ`` is ``x`` rounded to a multiple of ``ulp(σ)``: the ``q`` add
+up exactly in any order, and the remainders ``r = x − q`` add up with a known error bound. The block
+results go into a double-double with a bound on its error; if every value within the bound rounds
+to the same result, that is the answer (one streaming pass, SIMD). Otherwise (ties, heavy
+cancellation, NaN, infinities, magnitudes near overflow) the row is summed exactly: extraction
+levels until every remainder is zero, each level's sum added into a Neal superaccumulator (arXiv
+1505.05571: 32-bit digits in int64 chunks indexed by exponent), rounded once, half to even. Rows
+run in parallel; a long single row is split between threads; a sum over leading axes (axis 0 of a
+C array) runs a column kernel across the contiguous columns, with no transposed copy.
 
 Cumsum, per row: a double-double running sum (TwoSum) with a bound on its error gives each prefix;
 when the bound cannot certify the rounding, the elements since the last exact point are added to
-the superaccumulator and the prefix is rounded from it exactly.
+the superaccumulator (a block at a time) and the prefix is rounded from it exactly.
 
-``fastmath`` is never on: it would fold ``(x + σ) − σ``. The kernels check once that the CPU does
-not flush subnormals (DAZ/FTZ); if it does, every element takes the integer superaccumulator path.
+``fastmath`` stays off wherever it could fold ``(x + σ) − σ``: only the two block sums carry
+``reassoc`` (LLVM keeps the flag per instruction, see ``_host_kernels.split``). The kernels check
+once that the CPU does not flush subnormals (DAZ/FTZ); if it does, every element takes the integer
+superaccumulator path. float32 data is read as float32 and widened per element; float16/bfloat16
+are widened to float32 first (a copy: Numba has no half types).
 
 >>> import numpy as np
 >>> if available():
@@ -28,11 +33,12 @@ not flush subnormals (DAZ/FTZ); if it does, every element takes the integer supe
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from typing import Any
 
 from ._formats import FORMATS
 
-__all__ = ["available", "cumsum_rows", "sum_rows", "supports"]
+__all__ = ["available", "cumsum_rows", "sum_cols", "sum_rows", "supports"]
 
 
 def supports(out: str) -> bool:
@@ -53,7 +59,17 @@ def available() -> bool:
 def _kernels() -> Any:
     from . import _host_kernels as hk  # imports numba
 
-    return hk.sum_rows_k, hk.cumsum_rows_k, hk.flushes
+    return hk.sum_rows_k, hk.cumsum_rows_k, hk.flushes, hk.sum_cols_k
+
+
+def _fb(x: Any) -> tuple[Any, Any]:
+    """``x`` viewed as integers, and (abs mask, significand bits, exponent bias, all-ones exponent)
+    of its format (float32 or float64)."""
+    import numpy as np
+
+    if x.dtype == np.float32:
+        return x.view(np.int32), (0x7FFFFFFF, 23, 126, 255)
+    return x.view(np.int64), (0x7FFFFFFFFFFFFFFF, 52, 1022, 2047)
 
 
 def _prep(a: Any, out: str) -> tuple[Any, Any]:
@@ -88,21 +104,50 @@ def _finish(bits: Any, out: str) -> Any:
     return bits.astype(f"uint{fmt.nbits}").view(out)
 
 
+def _per_component(fn: Callable[[Any, str], Any], a: Any, out: str) -> Any:
+    """``fn`` (a real kernel wrapper) applied to the real and imaginary parts of complex ``a``."""
+    import numpy as np
+
+    comp = "float32" if out == "complex64" else "float64"
+    re = fn(np.ascontiguousarray(a.real), comp)
+    im = fn(np.ascontiguousarray(a.imag), comp)
+    res = np.empty(re.shape, dtype=out)
+    res.real, res.imag = re, im
+    return res
+
+
 def sum_rows(a: Any, out: str) -> Any:
     """Exact row sums (M,) of the 2-D NumPy float array ``a`` (dtype ``out``), correctly rounded."""
     import numpy as np
 
     if out in ("complex64", "complex128"):
-        comp = "float32" if out == "complex64" else "float64"
-        re = sum_rows(np.ascontiguousarray(a.real), comp)
-        im = sum_rows(np.ascontiguousarray(a.imag), comp)
-        res = np.empty(re.shape, dtype=out)
-        res.real, res.imag = re, im
-        return res
+        return _per_component(sum_rows, a, out)
     k = _kernels()
     x, fmt = _prep(a, out)
     bits = np.empty(x.shape[0], np.int64)
-    k[0](x, bits, fmt.p, fmt.emask, fmt.nbits, _slow(k), _threads())
+    xi, fb = _fb(x)
+    k[0](x, xi, bits, fmt.p, fmt.emask, fmt.nbits, _slow(k), _threads(), fb)
+    return _finish(bits, out)
+
+
+def sum_cols(a: Any, out: str) -> Any:
+    """Exact column sums (M,) of the 2-D NumPy float array ``a`` (K, M), correctly rounded.
+
+    >>> import numpy as np
+    >>> if available():
+    ...     print(sum_cols(np.array([[1e300, 1.0], [1.0, 2.0], [-1e300, 3.0]]), "float64").tolist())
+    ... else:
+    ...     print([1.0, 6.0])
+    [1.0, 6.0]
+    """
+    import numpy as np
+
+    if out in ("complex64", "complex128"):
+        return _per_component(sum_cols, a, out)
+    k = _kernels()
+    x, fmt = _prep(a, out)
+    bits = np.empty(x.shape[1], np.int64)
+    k[3](x, bits, fmt.p, fmt.emask, fmt.nbits, _slow(k), _threads())
     return _finish(bits, out)
 
 
@@ -111,12 +156,7 @@ def cumsum_rows(a: Any, out: str) -> Any:
     import numpy as np
 
     if out in ("complex64", "complex128"):
-        comp = "float32" if out == "complex64" else "float64"
-        re = cumsum_rows(np.ascontiguousarray(a.real), comp)
-        im = cumsum_rows(np.ascontiguousarray(a.imag), comp)
-        res = np.empty(re.shape, dtype=out)
-        res.real, res.imag = re, im
-        return res
+        return _per_component(cumsum_rows, a, out)
     k = _kernels()
     x, fmt = _prep(a, out)
     bits = np.empty(x.shape, np.int64)

@@ -2,11 +2,13 @@
 
 Values are handled as float64 (every narrower format's values are float64 values). The exact state
 is a superaccumulator: ``acc[j]`` holds a signed multiple of ``2**(32 j - 1074)``.
-``fastmath`` stays off everywhere: it would fold the extraction ``(x + σ) − σ``.
+``fastmath`` stays off except for ``reassoc`` on the block sums of :func:`extract` and
+:func:`_level`, which may be taken in any order; :func:`split`, which must not be folded, is
+compiled without it.
 
 >>> import numpy as np
 >>> acc = np.zeros(NCHUNK, np.int64); add_double(acc, 0.5); add_double(acc, 0.25)
->>> round_acc(acc, 53, 2047)[0] == np.float64(0.75).view(np.int64)
+>>> bool(round_acc(acc, 53, 2047)[0] == np.float64(0.75).view(np.int64))
 True
 """
 
@@ -19,7 +21,15 @@ from typing import Any
 import numba as nb
 import numpy as np
 
-__all__ = ["NCHUNK", "add_double", "cumsum_rows_k", "flushes", "round_acc", "sum_rows_k"]
+__all__ = [
+    "NCHUNK",
+    "add_double",
+    "cumsum_rows_k",
+    "flushes",
+    "round_acc",
+    "sum_cols_k",
+    "sum_rows_k",
+]
 
 B = 1024  # block length of the extraction: 2**11 >= B + 2
 NCHUNK = 70  # 32-bit chunks covering k in [0, 2046 + 84)
@@ -28,6 +38,7 @@ _ABS = np.int64(0x7FFFFFFFFFFFFFFF)
 _NEG0 = np.int64(-0x8000000000000000)
 _U = 1.1102230246251565e-16  # 2**-53
 _BIG = 2.0**1023
+_GUARD = 1.0 + 2.0**-20  # covers the rounding of the few additions in a bound
 
 jit: Any = functools.partial(nb.njit, cache=True, fastmath=False, nogil=True)
 
@@ -133,13 +144,34 @@ def flushes(tiny: float) -> bool:
     return tiny * 1.0 == 0.0 or tiny + tiny == 0.0
 
 
+@jit(fastmath={"reassoc"})
+def _level(src: Any, dst: Any, sigma: float) -> tuple[float, bool]:
+    """One extraction level: ``dst[i] = r``, returns (Σq, any r nonzero); SIMD as in
+    :func:`extract` (``src`` may be ``dst``)."""
+    t = 0.0
+    nz = 0
+    for i in range(dst.shape[0]):
+        q, r = split(np.float64(src[i]), sigma)
+        dst[i] = r
+        t += q
+        nz |= r != 0.0
+    return t, nz != 0
+
+
+@jit
+def _absmax_bits(xs: Any) -> Any:
+    mx = np.int64(0)
+    for i in range(xs.shape[0]):
+        mx = max(mx, np.float64(xs[i]).view(np.int64) & _ABS)
+    return mx
+
+
 @jit
 def block_extract(x: Any, lo: int, hi: int, acc: Any, buf: Any) -> bool:
-    """Add ``x[lo:hi]`` exactly into ``acc``; False (nothing added) if a NaN or inf is there."""
-    mx = np.int64(0)
-    for i in range(lo, hi):
-        b = np.float64(x[i]).view(np.int64) & _ABS
-        mx = max(mx, b)
+    """Add ``x[lo:hi]`` (at most ``B`` values) exactly into ``acc``; False (nothing added) if a
+    NaN or inf is there. Levels of extraction until every remainder is zero."""
+    xs = x[lo:hi]
+    mx = _absmax_bits(xs)
     if mx == 0:
         return True
     eb: Any = mx >> 52
@@ -147,59 +179,18 @@ def block_extract(x: Any, lo: int, hi: int, acc: Any, buf: Any) -> bool:
         return False
     s = max(eb, 1) - 1022 + 11  # σ = 2**s >= 2**11 · 2**E > (B + 2) max|x|
     if s > 1023:  # σ would overflow (issue 5: magnitudes near 2**1024): element by element
-        for i in range(lo, hi):
-            add_double(acc, np.float64(x[i]))
+        for i in range(xs.shape[0]):
+            add_double(acc, np.float64(xs[i]))
         return True
-    n = hi - lo
-    for i in range(n):
-        buf[i] = np.float64(x[lo + i])
-    while True:
-        s = max(s, -1022)  # σ's ulp is then 2**-1074: q = r exactly and the loop ends
-        sigma = math.ldexp(1.0, s)
-        t0 = 0.0
-        t1 = 0.0
-        t2 = 0.0
-        t3 = 0.0
-        nz = False
-        i = 0
-        while i + 4 <= n:
-            v0 = buf[i]
-            v1 = buf[i + 1]
-            v2 = buf[i + 2]
-            v3 = buf[i + 3]
-            q0 = (v0 + sigma) - sigma
-            q1 = (v1 + sigma) - sigma
-            q2 = (v2 + sigma) - sigma
-            q3 = (v3 + sigma) - sigma
-            r0 = v0 - q0
-            r1 = v1 - q1
-            r2 = v2 - q2
-            r3 = v3 - q3
-            buf[i] = r0
-            buf[i + 1] = r1
-            buf[i + 2] = r2
-            buf[i + 3] = r3
-            t0 += q0
-            t1 += q1
-            t2 += q2
-            t3 += q3
-            nz |= (r0 != 0.0) | (r1 != 0.0) | (r2 != 0.0) | (r3 != 0.0)
-            i += 4
-        while i < n:
-            v0 = buf[i]
-            q0 = (v0 + sigma) - sigma
-            r0 = v0 - q0
-            buf[i] = r0
-            t0 += q0
-            nz |= r0 != 0.0
-            i += 1
-        add_double(acc, t0)
-        add_double(acc, t1)
-        add_double(acc, t2)
-        add_double(acc, t3)
-        if not nz or s == -1022:
-            return True
-        s -= 42  # |r| <= ulp(σ)/2 = 2**(s-53); the next σ is 2**11 above that
+    rb = buf[: xs.shape[0]]
+    s = max(s, -1022)
+    t, nz = _level(xs, rb, pow2(s))
+    add_double(acc, t)
+    while nz and s > -1022:
+        s = max(s - 42, -1022)  # |r| <= ulp(σ)/2 = 2**(s-53): the next σ is 2**11 above that
+        t, nz = _level(rb, rb, pow2(s))  # at s = -1022, ulp(σ) = 2**-1074: every r becomes 0
+        add_double(acc, t)
+    return True
 
 
 @jit
@@ -267,47 +258,416 @@ def fin(
             out[r] = (bits | sign) if neg else bits
 
 
+@jit
+def pow2(e: int) -> float:
+    """``2.0**e`` (``e <= 1023``), from its bit pattern where it is normal."""
+    if e >= -1022:
+        return np.int64((e + 1023) << 52).view(np.float64)
+    return math.ldexp(1.0, e)
+
+
+@jit(inline="always")
+def near_fast(r0: float, p: int) -> tuple[bool, float, float]:
+    """``(True, y, half)`` of :func:`near` for a normal float64 or float32 result (inlined in the
+    cumsum loop); ``(False, 0, 0)`` otherwise."""
+    if p == 53:
+        yb = np.float64(r0).view(np.int64) & _ABS
+        eb = yb >> 52
+        if 54 < eb < 2047:
+            low = (yb & 0xFFFFFFFFFFFFF) == 0  # the gap below a power of two is half as wide
+            return True, r0, np.int64((eb - 53 - low) << 52).view(np.float64)
+    elif p == 24 and abs(r0) < 3.4e38:
+        y32 = np.float32(r0)  # round half to even (LLVM fptrunc)
+        yb32 = np.int64(y32.view(np.int32)) & 0x7FFFFFFF
+        eb32 = yb32 >> 23
+        if 1 < eb32 < 255:
+            low = (yb32 & 0x7FFFFF) == 0
+            return True, np.float64(y32), np.int64((eb32 + 872 - low) << 52).view(np.float64)
+    return False, 0.0, 0.0
+
+
+@jit
+def near(r0: float, p: int, emask: int) -> tuple[float, float]:
+    """:func:`round64`'s ``(y, half)``, from bit patterns for normal float64/float32 results."""
+    if p == 53:
+        yb = np.float64(r0).view(np.int64) & _ABS
+        eb = yb >> 52
+        if 54 < eb < 2047:
+            if yb & 0xFFFFFFFFFFFFF == 0:
+                return r0, pow2(eb - 1077)  # the gap below a power of two is half as wide
+            return r0, pow2(eb - 1076)
+    elif p == 24 and abs(r0) < 3.4e38:
+        y32 = np.float32(r0)  # round half to even (LLVM fptrunc)
+        yb32 = np.int64(y32.view(np.int32)) & 0x7FFFFFFF
+        eb32 = yb32 >> 23
+        if 1 < eb32 < 255:
+            if yb32 & 0x7FFFFF == 0:
+                return np.float64(y32), pow2(eb32 - 152)
+            return np.float64(y32), pow2(eb32 - 151)
+    return round64(r0, p, emask)
+
+
+@jit(inline="never")
+def split(v: float, sigma: float) -> tuple[float, float]:
+    """``(q, r)``: ``q = (v + σ) − σ`` is ``v`` rounded to a multiple of ``ulp(σ)``, ``r = v − q``.
+
+    Compiled without fast-math flags. LLVM keeps fast-math flags per instruction after inlining,
+    so the ``reassoc`` of a caller's sums never reaches (and never folds) these operations.
+    """
+    q = (v + sigma) - sigma
+    return q, v - q
+
+
+@jit(fastmath={"reassoc"})
+def extract(x: Any, lo: int, hi: int, sigma: float) -> tuple[float, float]:
+    """``(Σq, Σr)`` over ``x[lo:hi]`` (see :func:`split`), vectorised.
+
+    ``reassoc`` lets LLVM reorder only these two sums (SIMD): the sum of the ``q`` is exact in any
+    order, and the caller's bound on the error of the sum of the ``r`` holds for any order.
+    """
+    xs = x[lo:hi]  # a 0-based loop: no negative-index wraparound, which blocks SIMD
+    t = 0.0
+    tau = 0.0
+    for i in range(xs.shape[0]):
+        q, r = split(np.float64(xs[i]), sigma)
+        t += q
+        tau += r
+    return t, tau
+
+
+@jit
+def block_max(xi: Any, lo: int, hi: int, absmask: int) -> Any:
+    """Largest ``|x|`` of ``x[lo:hi]`` as its bit pattern (``xi`` is ``x`` viewed as integers)."""
+    xs = xi[lo:hi]
+    mx = xs[0] & absmask
+    for i in range(xs.shape[0]):
+        mx = max(mx, xs[i] & absmask)
+    return mx
+
+
+@jit
+def sigma_exp(mx: Any, mshift: int, ebias: int) -> Any:
+    """``s`` with ``2**s >= 2**11 · 2**E > (B + 2) max|x|`` for the block maximum ``mx`` (bits)."""
+    eb: Any = max(np.int64(mx >> mshift), 1)
+    return eb - ebias + 11
+
+
+@jit
+def dd_add(s: float, c: float, e: float, v: float) -> tuple[float, float, float]:
+    """Add ``v`` to the double-double ``s + c``; ``e`` bounds the error (``|s|, |v| < 2**1023``)."""
+    sn = s + v  # TwoSum (Knuth): s + v = sn + err exactly
+    bb = sn - s
+    err = (s - (sn - bb)) + (v - bb)
+    c2 = c + err
+    return sn, c2, e + abs(c2) * _U  # |fl(c + err) - (c + err)| <= u |fl(c + err)|
+
+
+@jit
+def dd_round(s: float, c: float, e: float, p: int, emask: int, nbits: int) -> tuple[bool, Any]:
+    """``(certified, bits)``: the bits of every value within ``e`` of ``s + c``, rounded to the
+    format, when they are all the same nonzero finite value; else ``(False, 0)``."""
+    r0 = s + c
+    bb = r0 - s
+    t = (s - (r0 - bb)) + (c - bb)  # s + c = r0 + t exactly
+    if not abs(r0) < _BIG:
+        return False, np.int64(0)
+    bias = emask >> 1
+    maxf = math.ldexp(2.0 - math.ldexp(1.0, 1 - p), bias) if p != 53 else np.inf
+    y, half = near(r0, p, emask)
+    if y == 0.0 or abs(y) > maxf:
+        return False, np.int64(0)
+    if (abs(r0 - y) + abs(t) + e) * _GUARD < half:
+        return True, to_bits(y, p, emask, nbits)
+    return False, np.int64(0)
+
+
+@jit
+def row_fast(
+    x: Any, xi: Any, lo: int, hi: int, absmask: int, mshift: int, ebias: int, femask: int
+) -> tuple[bool, float, float, float]:
+    """``(ok, s, c, e)``: the sum of ``x[lo:hi]`` is within ``e`` of ``s + c``, if ``ok``.
+
+    Per block of ``B``: one extraction, ``Σq`` exact, ``Σr`` within ``2**(s-85)``: ``|r| <=
+    ulp(σ)/2 = 2**(s-53)``, ``Σ|r| <= 2**(s-43)`` and ``γ_1023 < 2**-43``. Not ok (the caller
+    takes the exact path) on NaN, inf, magnitudes near the overflow threshold.
+    """
+    s = 0.0
+    c = 0.0
+    e = 0.0
+    for b0 in range(lo, hi, B):
+        b1 = min(hi, b0 + B)
+        mx = block_max(xi, b0, b1, absmask)
+        if mx == 0:
+            continue
+        se = sigma_exp(mx, mshift, ebias)
+        if (mx >> mshift) >= femask or se > 1022:
+            return False, s, c, e
+        se = max(se, -1022)  # σ's ulp is then 2**-1074: q = v and r = 0
+        t, tau = extract(x, b0, b1, pow2(se))
+        s, c, e = dd_add(s, c, e, t)
+        s, c, e = dd_add(s, c, e, tau)
+        e += pow2(se - 85)  # underflows to 0 only where the r sums are exact
+        if abs(s) >= _BIG / 8:
+            return False, s, c, e
+    return True, s, c, e
+
+
+@jit
+def exact_row(
+    x: Any, lo: int, hi: int, out: Any, r: int, p: int, emask: int, nbits: int, slow: bool
+) -> None:
+    """``out[r]`` = bits of the exact sum of ``x[lo:hi]`` (the certified fallback)."""
+    acc = np.zeros(NCHUNK, np.int64)
+    f = row_sum(x, lo, hi, acc, slow)
+    fin(acc, f[0], f[1], f[2], f[3], out, r, p, emask, nbits)
+
+
 @jit(parallel=True)
-def sum_rows_k(x: Any, out: Any, p: int, emask: int, nbits: int, slow: bool, nt: int) -> None:
+def sum_rows_k(
+    x: Any,
+    xi: Any,
+    out: Any,
+    p: int,
+    emask: int,
+    nbits: int,
+    slow: bool,
+    nt: int,
+    fb: Any,
+) -> None:
     """``out[r]`` = bits of the exact sum of row ``r`` of the C-contiguous ``x``, rounded.
 
-    ``nt`` is the number of threads (Numba's ``get_num_threads()``)."""
+    ``xi`` is ``x`` viewed as integers; ``fb`` = (abs mask, significand bits, exponent bias,
+    all-ones exponent) of ``x``'s format; ``nt`` the number of threads (Numba's
+    ``get_num_threads()``). Each row takes the certified fast path (:func:`row_fast`), else the
+    exact one."""
     m, k = x.shape
+    absmask, mshift, ebias, femask = fb
     if m < nt and k >= 4 * B * nt:
-        # Few long rows: split each, one superaccumulator per part, exact integer merge.
+        # Few long rows: split each; per part a double-double and bound, merged.
         step = -(-k // (nt * B)) * B
         for r in range(m):
-            accs = np.zeros((nt, NCHUNK), np.int64)
-            flags = np.zeros((nt, 4), np.bool_)
+            parts = np.zeros((nt, 4), np.float64)
             for t in nb.prange(nt):
                 lo = min(k, t * step)
                 hi = min(k, lo + step)
-                f = row_sum(x[r], lo, hi, accs[t], slow)
-                normalize(accs[t])
-                flags[t, 0] = f[0]
-                flags[t, 1] = f[1]
-                flags[t, 2] = f[2]
-                flags[t, 3] = f[3]
-            acc = np.zeros(NCHUNK, np.int64)
+                if slow:
+                    ok = False
+                    ps, pc, pe = 0.0, 0.0, 0.0
+                else:
+                    ok, ps, pc, pe = row_fast(x[r], xi[r], lo, hi, absmask, mshift, ebias, femask)
+                parts[t, 0] = 1.0 if ok else 0.0
+                parts[t, 1] = ps
+                parts[t, 2] = pc
+                parts[t, 3] = pe
+            done = False
+            allok = True
             for t in range(nt):
-                acc += accs[t]
-            fin(
-                acc,
-                flags[:, 0].any(),
-                flags[:, 1].any(),
-                flags[:, 2].any(),
-                flags[:, 3].all(),
-                out,
-                r,
-                p,
-                emask,
-                nbits,
-            )
+                allok = allok and parts[t, 0] == 1.0
+            if allok:
+                s, c, e = 0.0, 0.0, 0.0
+                for t in range(nt):
+                    s, c, e = dd_add(s, c, e, parts[t, 1])
+                    s, c, e = dd_add(s, c, e, parts[t, 2])
+                    e += parts[t, 3]
+                if abs(s) < _BIG / 8:
+                    done, bits = dd_round(s, c, e, p, emask, nbits)
+                    if done:
+                        out[r] = bits
+            if not done:
+                _split_exact(x[r], out, r, p, emask, nbits, slow, nt, step)
         return
     for r in nb.prange(m):
-        acc = np.zeros(NCHUNK, np.int64)
-        f = row_sum(x[r], 0, k, acc, slow)
-        fin(acc, f[0], f[1], f[2], f[3], out, r, p, emask, nbits)
+        ok = False
+        if not slow:
+            ok, s, c, e = row_fast(x[r], xi[r], 0, k, absmask, mshift, ebias, femask)
+            if ok:
+                ok, bits = dd_round(s, c, e, p, emask, nbits)
+                if ok:
+                    out[r] = bits
+        if not ok:
+            exact_row(x[r], 0, k, out, r, p, emask, nbits, slow)
+
+
+@jit(parallel=True)
+def _split_exact(
+    row: Any, out: Any, r: int, p: int, emask: int, nbits: int, slow: bool, nt: int, step: int
+) -> None:
+    """The exact sum of one long row in ``nt`` parts: one superaccumulator per part, merged."""
+    k = row.shape[0]
+    accs = np.zeros((nt, NCHUNK), np.int64)
+    flags = np.zeros((nt, 4), np.bool_)
+    for t in nb.prange(nt):
+        lo = min(k, t * step)
+        hi = min(k, lo + step)
+        f = row_sum(row, lo, hi, accs[t], slow)
+        normalize(accs[t])
+        flags[t, 0] = f[0]
+        flags[t, 1] = f[1]
+        flags[t, 2] = f[2]
+        flags[t, 3] = f[3]
+    acc = np.zeros(NCHUNK, np.int64)
+    for t in range(nt):
+        acc += accs[t]
+    fin(
+        acc,
+        flags[:, 0].any(),
+        flags[:, 1].any(),
+        flags[:, 2].any(),
+        flags[:, 3].all(),
+        out,
+        r,
+        p,
+        emask,
+        nbits,
+    )
+
+
+@jit
+def _abits(v: float) -> Any:
+    return np.float64(v).view(np.int64) & _ABS
+
+
+@jit
+def col_split(row: Any, j0: int, w: int, sig: Any, t: Any, tau: Any, mx: Any) -> None:
+    """For ``v = row[j0 + j]``: ``t[j] += q``, ``tau[j] += r`` (see :func:`split`) and ``mx[j]``
+    = max(``mx[j]``, bits of ``|v|`` as a float64); SIMD across ``j``."""
+    xs = row[j0 : j0 + w]  # 0-based loops vectorise (no negative-index wraparound)
+    for j in range(w):
+        v = np.float64(xs[j])
+        q, r = split(v, sig[j])
+        t[j] += q
+        tau[j] += r
+        mx[j] = max(mx[j], _abits(v))
+
+
+@jit
+def col_split8(x: Any, i: int, j0: int, w: int, sig: Any, t: Any, tau: Any, mx: Any) -> None:
+    """:func:`col_split` of rows ``i .. i+7`` at once (one load and store of the state per 8
+    values; the ``q`` of one column add exactly in any order, the bound on the ``r`` holds for any
+    order)."""
+    j1 = j0 + w
+    x0 = x[i][j0:j1]
+    x1 = x[i + 1][j0:j1]
+    x2 = x[i + 2][j0:j1]
+    x3 = x[i + 3][j0:j1]
+    x4 = x[i + 4][j0:j1]
+    x5 = x[i + 5][j0:j1]
+    x6 = x[i + 6][j0:j1]
+    x7 = x[i + 7][j0:j1]
+    for j in range(w):
+        s = sig[j]
+        v0 = np.float64(x0[j])
+        v1 = np.float64(x1[j])
+        v2 = np.float64(x2[j])
+        v3 = np.float64(x3[j])
+        v4 = np.float64(x4[j])
+        v5 = np.float64(x5[j])
+        v6 = np.float64(x6[j])
+        v7 = np.float64(x7[j])
+        q0, r0 = split(v0, s)
+        q1, r1 = split(v1, s)
+        q2, r2 = split(v2, s)
+        q3, r3 = split(v3, s)
+        q4, r4 = split(v4, s)
+        q5, r5 = split(v5, s)
+        q6, r6 = split(v6, s)
+        q7, r7 = split(v7, s)
+        t[j] += ((q0 + q1) + (q2 + q3)) + ((q4 + q5) + (q6 + q7))
+        tau[j] += ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+        m0 = max(max(_abits(v0), _abits(v1)), max(_abits(v2), _abits(v3)))
+        m1 = max(max(_abits(v4), _abits(v5)), max(_abits(v6), _abits(v7)))
+        mx[j] = max(mx[j], max(m0, m1))
+
+
+@jit
+def col_block(x: Any, b0: int, b1: int, j: int, sigma: float) -> tuple[float, float]:
+    """``(Σq, Σr)`` of column ``j`` over rows ``b0:b1`` (the scalar redo of one block)."""
+    t = 0.0
+    tau = 0.0
+    for i in range(b0, b1):
+        q, r = split(np.float64(x[i, j]), sigma)
+        t += q
+        tau += r
+    return t, tau
+
+
+@jit(parallel=True)
+def sum_cols_k(x: Any, out: Any, p: int, emask: int, nbits: int, slow: bool, nt: int) -> None:
+    """``out[j]`` = bits of the exact sum of column ``j`` of the C-contiguous ``x`` (K, M).
+
+    One streaming pass: ``nt`` tiles of columns; per block of ``B`` rows each column extracts
+    with the σ of its previous block (the first block measures its own), measuring the block's
+    maximum as it goes; a column whose σ proves too small or much too large redoes that block
+    alone. Each column keeps a double-double and :func:`row_fast`'s bound, and takes the exact
+    path when it cannot certify. Maxima are float64 bit patterns (values are widened)."""
+    k, m = x.shape
+    wt = -(-m // nt)
+    wt = min(max(8, -(-wt // 8) * 8), 4096)
+    ntile = -(-m // wt)
+    for tl in nb.prange(ntile):
+        j0 = tl * wt
+        w = min(m, j0 + wt) - j0
+        ss = np.zeros(w)
+        cc = np.zeros(w)
+        ee = np.zeros(w)
+        ok = np.ones(w, np.bool_)
+        mx = np.zeros(w, np.int64)
+        sig = np.empty(w)
+        se = np.empty(w, np.int64)
+        t = np.empty(w)
+        tau = np.empty(w)
+        if slow:
+            ok[:] = False
+        else:
+            for i in range(min(k, 64)):  # the first rows' maxima guess the first σ
+                xr = x[i][j0 : j0 + w]
+                for j in range(w):
+                    mx[j] = max(mx[j], _abits(xr[j]))
+            for b0 in range(0, k, B):
+                b1 = min(k, b0 + B)
+                for j in range(w):
+                    s = sigma_exp(mx[j], 52, 1022) + 4  # slack: few redos
+                    se[j] = min(max(s, -1022), 1022)
+                    sig[j] = pow2(se[j])
+                    t[j] = 0.0
+                    tau[j] = 0.0
+                    mx[j] = 0
+                i = b0
+                while i + 8 <= b1:
+                    col_split8(x, i, j0, w, sig, t, tau, mx)
+                    i += 8
+                while i < b1:
+                    col_split(x[i], j0, w, sig, t, tau, mx)
+                    i += 1
+                for j in range(w):
+                    if not ok[j] or mx[j] == 0:
+                        continue
+                    s = sigma_exp(mx[j], 52, 1022)
+                    if (mx[j] >> 52) >= 2047 or s > 1022:
+                        ok[j] = False
+                        continue
+                    s = max(s, -1022)
+                    if s > se[j] or s < se[j] - 12:  # σ too small (inexact) or loose: redo
+                        se[j] = s
+                        t[j], tau[j] = col_block(x, b0, b1, j0 + j, pow2(s))
+                    a, b, c = dd_add(ss[j], cc[j], ee[j], t[j])
+                    a, b, c = dd_add(a, b, c, tau[j])
+                    ss[j] = a
+                    cc[j] = b
+                    ee[j] = c + pow2(se[j] - 85)
+                    if abs(a) >= _BIG / 8:
+                        ok[j] = False
+        for j in range(w):
+            done = False
+            if ok[j]:
+                done, bits = dd_round(ss[j], cc[j], ee[j], p, emask, nbits)
+                if done:
+                    out[j0 + j] = bits
+            if not done:
+                col = np.empty(k, np.float64)
+                for i in range(k):
+                    col[i] = np.float64(x[i, j0 + j])
+                exact_row(col, 0, k, out, j0 + j, p, emask, nbits, slow)
 
 
 @jit
@@ -347,6 +707,8 @@ def to_bits(r: float, p: int, emask: int, nbits: int) -> Any:
     """Bit pattern of ``r``, a finite value of the format."""
     if p == 53:
         return np.float64(r).view(np.int64)
+    if p == 24:
+        return np.int64(np.float32(r).view(np.int32)) & 0xFFFFFFFF
     sign = np.int64(0)
     if np.float64(r).view(np.int64) < 0:
         sign = np.int64(1) << (nbits - 1)
@@ -360,104 +722,118 @@ def to_bits(r: float, p: int, emask: int, nbits: int) -> Any:
     return sign | ((np.int64(q - qmin) << (p - 1)) + sig)
 
 
-@jit(parallel=True)
-def cumsum_rows_k(x: Any, out: Any, p: int, emask: int, nbits: int, slow: bool) -> None:
-    """``out[r, i]`` = bits of the exact prefix sum ``x[r, :i+1]``, rounded (x C-contiguous)."""
-    m, k = x.shape
+@jit
+def cumsum_row(row: Any, o: Any, p: int, emask: int, nbits: int, slow: bool) -> int:
+    """``o[i]`` = bits of the exact prefix sum ``row[:i+1]``, rounded; returns how many prefixes
+    took the exact path.
+
+    Fast path: a double-double running sum (TwoSum) with a bound ``e`` on its error certifies
+    most prefixes (:func:`near`). Otherwise the elements since the last exact point go into the
+    superaccumulator, the prefix is rounded from it exactly, and the running sum restarts from it.
+    NaN, infinities and the sign of zero are handled on the exact side only."""
+    k = row.shape[0]
     sgn = np.int64(1) << (nbits - 1)
     inf = np.int64(emask) << (p - 1)
     nanbits = inf | (np.int64(1) << (p - 2))
     bias = emask >> 1
     maxf = math.ldexp(2.0 - math.ldexp(1.0, 1 - p), bias) if p != 53 else np.inf
-    for r in nb.prange(m):
-        row = x[r]
-        o = out[r]
-        acc = np.zeros(NCHUNK, np.int64)
-        synced = 0  # row[:synced] are in acc
-        pending = 0
+    acc = np.zeros(NCHUNK, np.int64)
+    synced = 0  # row[:synced] are in acc
+    pending = 0
+    s = 0.0
+    c = 0.0
+    e = 0.0
+    valid = not slow  # whether s + c (error <= e) approximates the prefix
+    nan = False
+    pinf = False
+    ninf = False
+    neg0 = 0  # row[:neg0] are all -0.0 (checked lazily, on the exact side)
+    nexact = 0
+    buf = np.empty(B, np.float64)
+    for i in range(k):
+        v = np.float64(row[i])
+        if valid and abs(v) < _BIG and abs(s) < _BIG:
+            sn = s + v  # TwoSum (Knuth): s + v = sn + err exactly
+            bb = sn - s
+            err = (s - (sn - bb)) + (v - bb)
+            s = sn
+            c = c + err
+            e += abs(c) * _U  # |fl(c + err) - (c + err)| <= u |fl(c + err)|
+            r0 = s + c
+            bb = r0 - s
+            t = (s - (r0 - bb)) + (c - bb)  # s + c = r0 + t exactly
+            ok, y, half = near_fast(r0, p)
+            if not ok and abs(r0) < _BIG:
+                y, half = near(r0, p, emask)
+                ok = y != 0.0 and abs(y) <= maxf
+            if ok and (abs(r0 - y) + abs(t) + e) * _GUARD < half:
+                o[i] = to_bits(y, p, emask, nbits)
+                continue
+        if v != v:
+            nan = True
+        elif v == np.inf:
+            pinf = True
+        elif v == -np.inf:
+            ninf = True
+        if nan or pinf or ninf:
+            valid = False
+            if nan or (pinf and ninf):
+                o[i] = nanbits
+            elif pinf:
+                o[i] = inf
+            else:
+                o[i] = inf | sgn
+            continue
+        nexact += 1
+        while neg0 <= i and np.float64(row[neg0]).view(np.int64) == _NEG0:
+            neg0 += 1
+        allneg0 = neg0 > i
+        # Exact: bring acc up to date, round it, and resynchronise s + c with it.
+        j = synced
+        while i + 1 - j >= 64:  # catch up a block at a time (finite values: see above)
+            j1 = min(i + 1, j + B)
+            block_extract(row, j, j1, acc, buf)
+            j = j1
+        for jj in range(j, i + 1):
+            add_double(acc, np.float64(row[jj]))
+        pending += i + 1 - synced
+        synced = i + 1
+        if pending > (1 << 26):
+            normalize(acc)
+            pending = 0
+        bits, neg, zero = round_acc(acc, p, emask)
+        if zero:
+            o[i] = sgn if allneg0 else 0
+        else:
+            o[i] = (bits | sgn) if neg else bits
+        if slow:
+            continue
+        b64, n64, z64 = round_acc(acc, 53, 2047)
+        valid = True
         s = 0.0
         c = 0.0
         e = 0.0
-        valid = not slow  # whether s + c (error <= e) approximates the prefix
-        nan = False
-        pinf = False
-        ninf = False
-        allneg0 = True
-        for i in range(k):
-            v = np.float64(row[i])
-            if allneg0 and v.view(np.int64) != _NEG0:
-                allneg0 = False
-            if v != v:
-                nan = True
-            elif v == np.inf:
-                pinf = True
-            elif v == -np.inf:
-                ninf = True
-            if nan or pinf or ninf:
-                if nan or (pinf and ninf):
-                    o[i] = nanbits
-                elif pinf:
-                    o[i] = inf
-                else:
-                    o[i] = inf | sgn
-                continue
-            if valid:
-                if abs(v) < _BIG and abs(s) < _BIG:
-                    sn = s + v  # TwoSum (Knuth): s + v = sn + err exactly
-                    bb = sn - s
-                    err = (s - (sn - bb)) + (v - bb)
-                    s = sn
-                    c = c + err
-                    e += abs(c) * _U  # |fl(c + err) - (c + err)| <= u |fl(c + err)|
-                    r0 = s + c
-                    bb = r0 - s
-                    t = (s - (r0 - bb)) + (c - bb)
-                    if r0 == 0.0 and t == 0.0 and e == 0.0:
-                        o[i] = sgn if allneg0 else 0  # every step was exact: the sum is zero
-                        continue
-                    if abs(r0) < _BIG:
-                        y, half = round64(r0, p, emask)
-                        if abs(y) <= maxf and abs(r0 - y) + abs(t) + e < half:
-                            if y == 0.0:
-                                o[i] = sgn if allneg0 else 0
-                            else:
-                                o[i] = to_bits(y, p, emask, nbits)
-                            continue
-                else:
-                    valid = False
-            # Exact: bring acc up to date, round it, and resynchronise s + c with it.
-            for j in range(synced, i + 1):
-                add_double(acc, np.float64(row[j]))
-            pending += i + 1 - synced
-            synced = i + 1
-            if pending > (1 << 26):
-                normalize(acc)
-                pending = 0
-            bits, neg, zero = round_acc(acc, p, emask)
-            if zero:
-                o[i] = sgn if allneg0 else 0
-            else:
-                o[i] = (bits | sgn) if neg else bits
-            if slow:
-                continue
-            b64, n64, z64 = round_acc(acc, 53, 2047)
-            valid = True
-            s = 0.0
-            c = 0.0
-            e = 0.0
-            if z64:
-                continue
-            s = np.int64(b64).view(np.float64)
-            if n64:
-                s = -s
-            if abs(s) >= _BIG:
-                valid = False
-                continue
-            add_double(acc, -s)
-            bc, nc, zc = round_acc(acc, 53, 2047)
-            add_double(acc, s)
-            if not zc:
-                c = np.int64(bc).view(np.float64)
-                if nc:
-                    c = -c
-            e = abs(c) * _U
+        if z64:
+            continue
+        s = np.int64(b64).view(np.float64)
+        if n64:
+            s = -s
+        if abs(s) >= _BIG:
+            valid = False
+            continue
+        add_double(acc, -s)
+        bc, nc, zc = round_acc(acc, 53, 2047)
+        add_double(acc, s)
+        if not zc:
+            c = np.int64(bc).view(np.float64)
+            if nc:
+                c = -c
+        e = abs(c) * _U
+    return nexact
+
+
+@jit(parallel=True)
+def cumsum_rows_k(x: Any, out: Any, p: int, emask: int, nbits: int, slow: bool) -> None:
+    """``out[r, i]`` = bits of the exact prefix sum ``x[r, :i+1]``, rounded (x C-contiguous)."""
+    for r in nb.prange(x.shape[0]):
+        cumsum_row(x[r], out[r], p, emask, nbits, slow)

@@ -1,0 +1,152 @@
+"""The fused host kernels of exact mode (issue 5): the certified fast paths and their fallbacks.
+
+Every result is compared bit for bit with the Fraction-based reference; the tests also check which
+path ran, so a fast path that silently stopped certifying (or a fallback that stopped being taken)
+fails here rather than only in the benchmark.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+from tests.test_exact import _assert_bits, _data
+from unireduce import _exact
+from unireduce._exactmath import exact_cumsum_along, exact_sum_along
+from unireduce._registry import backend_of
+
+pytest.importorskip("numba", reason="the host kernels need Numba (unireduce[all])")
+
+from unireduce._exact import _host_kernels as hk
+
+F64 = (0x7FFFFFFFFFFFFFFF, 52, 1022, 2047)
+
+
+def _host_sum(x: np.ndarray, axes: Any, dt: str) -> np.ndarray:
+    return np.asarray(_exact.sum(backend_of(x), x, axes, False, dt, path="host"))
+
+
+def test_extraction_is_not_folded() -> None:
+    # ``extract`` sums with ``reassoc``; if that flag reached ``split``, LLVM could fold
+    # (x + σ) − σ into x and every remainder would be 0.
+    x = np.array([1.0 + 2.0**-40, 3.0 + 2.0**-45])
+    t, tau = hk.extract(x, 0, 2, 2.0**20)  # ulp(σ) = 2**-32
+    assert t == 4.0
+    assert tau == 2.0**-40 + 2.0**-45
+
+
+def test_row_fast_certifies_ordinary_data() -> None:
+    x = np.random.default_rng(0).standard_normal(100_000)
+    ok, s, c, e = hk.row_fast(x, x.view(np.int64), 0, x.size, *F64)
+    assert ok
+    certified, bits = hk.dd_round(s, c, e, 53, 2047, 64)
+    assert certified
+    want = exact_sum_along(x, (0,), False, "float64")
+    assert np.int64(bits) == np.asarray(want).view(np.int64)
+
+
+@pytest.mark.parametrize(
+    ("values", "want", "certifies"),
+    [
+        ([1.5, 2.0**-54], 1.5, True),  # a quarter ulp off: certified
+        ([1.0, 2.0**-53], 1.0, False),  # an exact tie: rounds to even
+        ([1.0, 2.0**-53, 2.0**-100], 1.0 + 2.0**-52, False),  # just above the tie
+        ([1.0 + 2.0**-52, 2.0**-53], 1.0 + 2.0**-51, False),  # a tie from an odd significand
+    ],
+)
+def test_ties_fall_back_and_round_to_even(
+    values: list[float], want: float, certifies: bool
+) -> None:
+    x = np.array(values)
+    ok, s, c, e = hk.row_fast(x, x.view(np.int64), 0, x.size, *F64)
+    assert ok
+    assert hk.dd_round(s, c, e, 53, 2047, 64)[0] == certifies
+    assert float(_host_sum(x, None, "float64")) == want
+
+
+@pytest.mark.parametrize("dt", ["float32", "float64"])
+@pytest.mark.parametrize("case", ["random", "range", "cancel", "ties", "special"])
+def test_column_kernel_many_blocks(dt: str, case: str) -> None:
+    # Axis 0 of a C array runs the column kernel: K = 2600 rows is three blocks of B = 1024.
+    x = _data(case, dt, (2600, 19), seed=7)
+    got = _host_sum(x, (0,), dt)
+    _assert_bits(got, exact_sum_along(x, (0,), False, dt), f"column sums, {case}")
+
+
+@pytest.mark.parametrize("dt", ["float32", "float64"])
+def test_column_kernel_redoes_blocks_whose_sigma_was_wrong(dt: str) -> None:
+    # The first σ comes from the first 64 rows, later ones from the previous block: a column
+    # that grows by 2**40 (σ too small) or shrinks by 2**40 (σ too loose) redoes that block.
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((3000, 24)) + 2.0**-30 * rng.standard_normal((3000, 24))
+    x[100:, ::2] *= 2.0**40
+    x[1100:, 1::2] *= 2.0**-40
+    x = x.astype(dt)
+    got = _host_sum(x, (0,), dt)
+    _assert_bits(got, exact_sum_along(x, (0,), False, dt), "column sums across magnitudes")
+
+
+def test_fortran_order_takes_the_column_kernel() -> None:
+    x = np.asfortranarray(_data("range", "float64", (40, 3000), seed=1))
+    got = _host_sum(x, (1,), "float64")
+    _assert_bits(got, exact_sum_along(x, (1,), False, "float64"), "F-order row sums")
+
+
+@pytest.mark.parametrize("dt", ["float32", "float64"])
+def test_long_row_split_between_threads_with_fallback(dt: str) -> None:
+    # A long row is split between threads; a tie at the end defeats certification, so the
+    # parts are redone exactly and merged.
+    n = 1 << 17
+    x = np.full(n, 0.5, dtype=dt)
+    p = 24 if dt == "float32" else 53
+    x[-1] = 2.0 ** (15 - p)  # the total 65535.5 + this is a tie at p bits
+    got = _host_sum(x, None, dt)
+    _assert_bits(got, exact_sum_along(x, (0,), False, dt), "split row")
+
+
+@pytest.mark.parametrize(
+    ("dt", "p", "emask", "nbits"), [("float64", 53, 2047, 64), ("float32", 24, 255, 32)]
+)
+def test_cumsum_fast_path_and_catch_up(dt: str, p: int, emask: int, nbits: int) -> None:
+    # Halves: every prefix certifies from the running double-double (no exact step).
+    x = np.full(5000, 0.5, dtype=dt)
+    out = np.empty(x.size, np.int64)
+    assert hk.cumsum_row(x, out, p, emask, nbits, False) == 0
+    # Ties deep into the row: the exact side catches up a block at a time and stays exact.
+    y = np.full(5000, 0.5, dtype=dt)
+    y[4000] = 2.0 ** (10 - p)  # half an ulp of the prefixes 2000 .. 2047.5: ties
+    assert hk.cumsum_row(y, out, p, emask, nbits, False) > 0
+    got = np.asarray(_exact.cumsum(backend_of(y), y, 0, dt, path="host"))
+    _assert_bits(got, exact_cumsum_along(y, 0, dt), "cumsum with a tie")
+
+
+@pytest.mark.parametrize("chunks", [5000, 1000, 777, (1, 4999)])
+def test_dask_results_do_not_depend_on_chunking(chunks: Any) -> None:
+    da = pytest.importorskip("dask.array", reason="dask is part of unireduce[all]")
+    import unireduce as ur
+
+    rng = np.random.default_rng(11)
+    x = (rng.standard_normal(5000) * 2.0 ** rng.integers(-30, 30, 5000)).astype(np.float32)
+    d = da.from_array(x, chunks=chunks)
+    got = np.asarray(ur.sum(d, precision="exact").compute())
+    _assert_bits(got, exact_sum_along(x, (0,), False, "float32"), f"dask sum, chunks={chunks}")
+    cs = np.asarray(ur.cumulative_sum(d, axis=0, precision="exact").compute())
+    _assert_bits(cs, exact_cumsum_along(x, 0, "float32"), f"dask cumsum, chunks={chunks}")
+
+
+@pytest.mark.parametrize("case", ["random", "range", "subnormal", "special"])
+def test_flushing_cpu_takes_the_integer_path(case: str) -> None:
+    # On a CPU that flushes subnormals (``flushes()``), every kernel must skip the float
+    # extraction: force that path with ``slow=True`` and compare with the reference.
+    x = _data(case, "float64", (30, 70), seed=2)
+    rows = np.empty(30, np.int64)
+    hk.sum_rows_k(x, x.view(np.int64), rows, 53, 2047, 64, True, 1, F64)
+    _assert_bits(rows.view(np.float64), exact_sum_along(x, (1,), False, "float64"), "rows")
+    cols = np.empty(70, np.int64)
+    hk.sum_cols_k(x, cols, 53, 2047, 64, True, 1)
+    _assert_bits(cols.view(np.float64), exact_sum_along(x, (0,), False, "float64"), "cols")
+    cum = np.empty(x.shape, np.int64)
+    hk.cumsum_rows_k(x, cum, 53, 2047, 64, True)
+    _assert_bits(cum.view(np.float64), exact_cumsum_along(x, 1, "float64"), "cumsum")
