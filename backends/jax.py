@@ -11,6 +11,7 @@ True
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from unireduce._backend import Backend, Capabilities
@@ -179,3 +180,9 @@ class JaxBackend(Backend):
 
     def make_complex(self, re: Any, im: Any) -> Any:
         return self.jax.lax.complex(re, im)
+
+    def cond(self, pred: Any, true_fn: Callable[[], Any], false_fn: Callable[[], Any]) -> Any:
+        # Eagerly lax.cond would still trace both branches: a concrete predicate picks in Python.
+        if not self.is_traced(pred):
+            return true_fn() if bool(pred) else false_fn()
+        return self.jax.lax.cond(pred, true_fn, false_fn)

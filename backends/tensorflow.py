@@ -12,6 +12,7 @@ leaves the device.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from unireduce._backend import Backend, Capabilities
@@ -143,7 +144,11 @@ class TensorFlowBackend(Backend):
         if isinstance(x, tf.Variable):
             x = x.value()
         if x.dtype == tf.bfloat16:
-            return None  # NumPy's DLPack has no bfloat16; the portable path serves it
+            # DLPack has no bfloat16 in NumPy: view the bits as uint16 (tf.bitcast shares the
+            # buffer) and reinterpret them as ml_dtypes.bfloat16, TF's own NumPy bfloat16.
+            import ml_dtypes
+
+            return np.from_dlpack(tf.bitcast(x, tf.uint16)).view(ml_dtypes.bfloat16)
         return np.from_dlpack(x)  # zero-copy view of the eager tensor's buffer
 
     def from_host(self, a: Any, like: Any) -> Any:
@@ -190,3 +195,7 @@ class TensorFlowBackend(Backend):
 
     def make_complex(self, re: Any, im: Any) -> Any:
         return self.tf.complex(re, im)
+
+    def cond(self, pred: Any, true_fn: Callable[[], Any], false_fn: Callable[[], Any]) -> Any:
+        # Eager tf.cond runs the taken branch only; in a graph (and under XLA) it is a conditional.
+        return self.tf.cond(pred, true_fn, false_fn)

@@ -29,6 +29,14 @@ def fw(request: pytest.FixtureRequest) -> Iterator[Framework]:
         yield f
 
 
+@pytest.fixture
+def fwk(request: pytest.FixtureRequest) -> Iterator[Framework]:
+    """The framework named by indirect parametrization (``indirect=["fwk"]``)."""
+    f = framework(request.param)
+    with f.active():
+        yield f
+
+
 def pytest_report_header(config: pytest.Config) -> list[str]:
     lines = []
     for fid in FRAMEWORK_IDS:

@@ -235,3 +235,23 @@ class Backend(abc.ABC):
     def make_complex(self, re: Array, im: Array) -> Array:
         """The complex array with components ``re`` and ``im`` (no arithmetic on them)."""
         raise NotImplementedError(f"{self.name}: make_complex")
+
+    def cond(
+        self, pred: Array, true_fn: Callable[[], Array], false_fn: Callable[[], Array]
+    ) -> Array:
+        """``true_fn()`` if the 0-d boolean ``pred`` holds, else ``false_fn()`` (nullary branches).
+
+        A concrete ``pred`` runs one branch (a Python ``if``; one host sync); a traced one runs
+        both and selects with :meth:`where`, which is always correct. Adapters whose compiler
+        has a conditional (``jax.lax.cond``, ``tf.cond``) override this so a traced call runs
+        one branch too.
+
+        >>> import numpy as np
+        >>> from unireduce._registry import backend_of
+        >>> be = backend_of(np.zeros(1))
+        >>> be.cond(np.asarray(True), lambda: np.ones(2), lambda: 1 // 0).tolist()
+        [1.0, 1.0]
+        """
+        if not self.is_traced(pred):
+            return true_fn() if bool(self.to_python(pred)) else false_fn()
+        return self.where(pred, true_fn(), false_fn())

@@ -1,0 +1,252 @@
+"""Exact mode's certified fast path for sums (issue 5): bit-identical to the exact oracle.
+
+``unireduce._exact._portable`` first tries error-free extraction in the framework's float
+arithmetic (a float-only try, then one with bit-level checks and exact ties) and keeps the result
+only when a certificate proves it is the exactly rounded sum; otherwise the integer algorithm runs.
+Results are compared bit for bit with ``unireduce._exactmath`` (Python ints), eagerly and under each
+framework's JIT, on benign data (where the fast path must be taken) and on data that defeats the
+certificate (where it must not be).
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pytest
+
+from tests._frameworks import Framework, np_dtype
+from unireduce import _exact
+from unireduce._exact import _portable
+from unireduce._exactmath import exact_sum_along
+from unireduce._registry import backend_of
+
+FWS = ("numpy", "torch", "tensorflow", "jax", "jax_x64")
+JITS = {
+    "torch": "torch.compile",
+    "tensorflow": "tf.function",
+    "jax": "jax.jit",
+    "jax_x64": "jax.jit",
+}
+
+
+def _jit(fw: Framework, f: Callable[..., Any]) -> Callable[..., Any]:
+    if fw.id in ("jax", "jax_x64"):
+        import jax
+
+        return jax.jit(f)
+    if fw.id == "tensorflow":
+        import tensorflow as tf
+
+        return tf.function(f, jit_compile=True)
+    import torch
+
+    return torch.compile(f, backend="aot_eager")
+
+
+def _modes() -> list[Any]:
+    out = []
+    for fid in FWS:
+        out.append(pytest.param(fid, "eager", id=f"{fid}-eager"))
+        if fid in JITS:
+            out.append(pytest.param(fid, "jit", id=f"{fid}-{JITS[fid]}"))
+    return out
+
+
+MODES = _modes()
+
+
+def _dtypes(fw: Framework) -> list[str]:
+    return [d for d in ("float16", "float32", "float64") if d in fw.dtypes]
+
+
+def _bits(a: np.ndarray) -> np.ndarray:
+    a = np.ascontiguousarray(a)
+    return a.view(f"uint{a.dtype.itemsize * 8}")
+
+
+def _check(fw: Framework, mode: str, x: np.ndarray, dt: str, what: str) -> None:
+    """Exact row sums of ``x`` (M, K) through the portable path equal the oracle bit for bit."""
+    t = fw.make(np.ascontiguousarray(x), dt)
+    be = backend_of(t)
+
+    def f(a: Any) -> Any:
+        return _exact.sum(be, a, (1,), False, dt, path="portable")
+
+    got = fw.to_numpy((_jit(fw, f) if mode == "jit" else f)(t))
+    want = exact_sum_along(x, (1,), False, dt)
+    assert got.dtype == want.dtype, f"{what}: dtype {got.dtype} != {want.dtype}"
+    bad = np.flatnonzero(_bits(got) != _bits(want))
+    assert bad.size == 0, f"{what}: row {bad[0]}: got {got[bad[0]]!r}, want {want[bad[0]]!r}"
+
+
+def _from_bits(u: np.ndarray, dt: str) -> np.ndarray:
+    nbits = np.dtype(np_dtype(dt)).itemsize * 8
+    return u.astype(f"uint{nbits}").view(np_dtype(dt))
+
+
+def _adversarial(dt: str, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """Rows the certificate cannot certify (or must check bit by bit), as (M, K) arrays."""
+    p = {"float16": 11, "float32": 24, "float64": 53}[dt]
+    ebits = {"float16": 5, "float32": 8, "float64": 11}[dt]
+    emax_b = (1 << ebits) - 2
+    fdt = np_dtype(dt)
+    big = float(np.finfo(fdt).max) / 4
+    ties = np.array([[1.0, 2.0**-p], [1.0, 3 * 2.0**-p], [1.0 + 2.0 ** (1 - p), 2.0**-p]])
+    cancel = np.array([[big, 1.0, -big, 0.5], [-big, 0.25, big, 3.0]])
+    n = 64
+    sign = rng.integers(0, 2, (2, n), dtype=np.uint64) << np.uint64(ebits + p - 1)
+    mant = rng.integers(0, 1 << (p - 1), (2, n), dtype=np.uint64)
+    expo = rng.integers(0, emax_b + 1, (2, n), dtype=np.uint64)
+    spread = _from_bits(sign | (expo << np.uint64(p - 1)) | mant, dt)
+    subnormal = _from_bits(sign | mant, dt)
+    special = rng.standard_normal((3, 8))
+    special[0, 3], special[1, 5], special[2, 0], special[2, 1] = np.nan, np.inf, np.inf, -np.inf
+    mx = float(np.finfo(fdt).max)
+    overflow = np.array([[mx, mx, -mx], [mx, -mx * 0.5, mx * 0.75]])
+    zeros = np.array([[0.0, -0.0, 0.0], [-0.0, -0.0, -0.0]])
+    return {
+        "ties": ties.astype(fdt),
+        "cancel": cancel.astype(fdt),
+        "spread": spread,
+        "subnormal": subnormal,
+        "special": special.astype(fdt),
+        "overflow": overflow.astype(fdt),
+        "zeros": zeros.astype(fdt),
+    }
+
+
+# ------------------------------------------------------------------------------ bits
+@pytest.mark.parametrize(("fwk", "mode"), MODES, indirect=["fwk"])
+def test_random_rows_bitwise(fwk: Framework, mode: str) -> None:
+    # K < B, K not a multiple of any block size (1025, 5000: several levels), and a long row.
+    shapes = [(3, 7), (2, 1025), (3, 5000)] + ([(1, 300_000)] if mode == "eager" else [])
+    for shape in shapes:
+        rng = np.random.default_rng(shape[1])
+        for dt in _dtypes(fwk):
+            scale = 2.0 ** rng.integers(-8, 8, shape)
+            x = (rng.standard_normal(shape) * scale).astype(np_dtype(dt))
+            _check(fwk, mode, x, dt, f"random {dt} {shape}")
+
+
+@pytest.mark.parametrize(("fwk", "mode"), MODES, indirect=["fwk"])
+def test_adversarial_rows_bitwise(fwk: Framework, mode: str) -> None:
+    # Every case in one array (one compilation per dtype), rows padded with -0.0, which leaves
+    # every sum (and the sign of an all -0 row) unchanged.
+    rng = np.random.default_rng(7)
+    for dt in _dtypes(fwk):
+        with np.errstate(over="ignore", invalid="ignore"):
+            cases = _adversarial(dt, rng)
+        k = max(x.shape[1] for x in cases.values())
+        rows = [
+            np.pad(x, ((0, 0), (0, k - x.shape[1])), constant_values=-0.0) for x in cases.values()
+        ]
+        names = [c for c, x in cases.items() for _ in range(x.shape[0])]
+        _check(fwk, mode, np.concatenate(rows).astype(np_dtype(dt)), dt, f"{dt} rows {names}")
+
+
+# ------------------------------------------------------------------------------ which path
+def _ok(fn: Callable[[Any, Any, str], Any], x: np.ndarray, dt: str) -> bool:
+    return bool(fn(backend_of(x), x, dt))
+
+
+@pytest.mark.parametrize("dt", ["float16", "float32", "float64"])
+def test_fast_path_taken_on_benign_rows(dt: str) -> None:
+    x = np.random.default_rng(1).standard_normal((8, 3000)).astype(dt)
+    # float16: a flushing cast could drop subnormals up to 2**-14, too much to bound.
+    assert _ok(_portable.quick_ok, x, dt) is (dt != "float16")
+    assert _ok(_portable.fast_ok, x, dt)
+
+
+# Which tries certify (NumPy backend: float64 work). The float-only try refuses them all; the
+# bit-checking try certifies what float64 work holds exactly (float16/float32 data).
+REFUSED = [
+    ("ties", {"float16", "float32"}),  # exactly half-way: rounds to even only when known exact
+    ("cancel", {"float16"}),  # +-huge with small remainders: exact in float64 only for float16
+    ("subnormal", {"float16", "float32"}),  # rebuilt from their bits when normal in float64
+    ("special", set()),  # NaN and infinities
+    ("overflow", set()),  # the exact sum rounds to inf
+    ("zeros", {"float16", "float32", "float64"}),  # signed zeros follow the input bits
+]
+
+
+@pytest.mark.parametrize("dt", ["float16", "float32", "float64"])
+@pytest.mark.parametrize(("case", "careful"), REFUSED)
+def test_certificate_refuses_adversarial_rows(dt: str, case: str, careful: set[str]) -> None:
+    with np.errstate(over="ignore", invalid="ignore"):
+        x = _adversarial(dt, np.random.default_rng(3))[case]
+    assert _ok(_portable.quick_ok, x, dt) is False
+    assert _ok(_portable.fast_ok, x, dt) is (dt in careful)
+
+
+@pytest.mark.parametrize("fwk", ["jax", "jax_x64", "tensorflow"], indirect=True)
+def test_fast_path_taken_under_jit(fwk: Framework) -> None:
+    dt = "float32"
+    x = np.random.default_rng(2).standard_normal((4, 3000)).astype(dt)
+    t = fwk.make(x, dt)
+    be = backend_of(t)
+    ok = _jit(fwk, lambda a: _portable.quick_ok(be, a, dt))(t)
+    assert bool(np.asarray(fwk.to_numpy(ok)))
+    ties = fwk.make(_adversarial(dt, np.random.default_rng(0))["ties"], dt)
+    assert not bool(
+        np.asarray(fwk.to_numpy(_jit(fwk, lambda a: _portable.quick_ok(be, a, dt))(ties)))
+    )
+
+
+# ------------------------------------------------------------------------------ compiler
+@pytest.mark.parametrize("fwk", ["jax_x64", "tensorflow"], indirect=True)
+def test_compiler_keeps_extraction_and_two_sum(fwk: Framework) -> None:
+    # (x + sigma) - sigma and TwoSum's error term must survive XLA: no reassociation.
+    x = np.array([1.0 + 2.0**-30, -3.0 - 2.0**-40])
+    t = fwk.make(x, "float64")
+    sig = fwk.make(np.array([2.0**40, 2.0**40]), "float64")
+
+    def f(a: Any, s: Any) -> Any:
+        q = (a + s) - s
+        y, e = _portable._two_sum(a, s)
+        return q, y, e
+
+    q, y, e = (fwk.to_numpy(v) for v in _jit(fwk, f)(t, sig))
+    assert q.tolist() == [1.0, -3.0]  # the bits below ulp(sigma) / 2 are cut off
+    assert (y - 2.0**40).tolist() == [1.0, -3.0]
+    assert e.tolist() == [2.0**-30, -(2.0**-40)]
+
+
+# ------------------------------------------------------------------------------ cond
+@pytest.mark.parametrize("fwk", ["numpy", "torch", "tensorflow", "jax"], indirect=True)
+def test_cond_runs_one_branch_eagerly(fwk: Framework) -> None:
+    t = fwk.make(np.array([1.0, 2.0], dtype=np.float32), "float32")
+    be = backend_of(t)
+    ran: list[str] = []
+
+    def branch(name: str, value: Any) -> Callable[[], Any]:
+        def run() -> Any:
+            ran.append(name)
+            return value
+
+        return run
+
+    for pred, want in ((True, "true"), (False, "false")):
+        p = be.max(t, None, False) > (0 if pred else 5)
+        ran.clear()
+        out = be.cond(p, branch("true", t), branch("false", t * 3))
+        assert ran == [want]
+        assert fwk.to_numpy(out).tolist() == ([1.0, 2.0] if pred else [3.0, 6.0])
+
+
+@pytest.mark.parametrize("fwk", ["jax", "tensorflow"], indirect=True)
+def test_cond_under_jit_selects(fwk: Framework) -> None:
+    t = fwk.make(np.array([1.0, 2.0], dtype=np.float32), "float32")
+    be = backend_of(t)
+
+    def f(a: Any) -> Any:
+        return be.cond(be.max(a, None, False) > 1.5, lambda: a * 2, lambda: a * 3)
+
+    assert fwk.to_numpy(_jit(fwk, f)(t)).tolist() == [2.0, 4.0]
+    small = fwk.make(np.array([1.0, 0.5], dtype=np.float32), "float32")
+    assert fwk.to_numpy(_jit(fwk, f)(small)).tolist() == [3.0, 1.5]
