@@ -109,17 +109,25 @@ def test_long_row_split_between_threads_with_fallback(dt: str) -> None:
 @pytest.mark.parametrize(
     ("dt", "p", "emask", "nbits"), [("float64", 53, 2047, 64), ("float32", 24, 255, 32)]
 )
-def test_cumsum_fast_path_and_catch_up(dt: str, p: int, emask: int, nbits: int) -> None:
+def test_cumsum_fast_path_ties_and_catch_up(dt: str, p: int, emask: int, nbits: int) -> None:
     # Halves: every prefix certifies from the running double-double (no exact step).
     x = np.full(5000, 0.5, dtype=dt)
     out = np.empty(x.size, np.int64)
     assert hk.cumsum_row(x, out, p, emask, nbits, False) == 0
-    # Ties deep into the row: the exact side catches up a block at a time and stays exact.
+    # Ties deep into the row: the running sum is exact there (e == 0), so the tie is rounded
+    # from the two parts of the double-double, exactly.
     y = np.full(5000, 0.5, dtype=dt)
     y[4000] = 2.0 ** (10 - p)  # half an ulp of the prefixes 2000 .. 2047.5: ties
     assert hk.cumsum_row(y, out, p, emask, nbits, False) > 0
     got = np.asarray(_exact.cumsum(backend_of(y), y, 0, dt, path="host"))
     _assert_bits(got, exact_cumsum_along(y, 0, dt), "cumsum with a tie")
+    # Values across the whole exponent range: the running sum is inexact and cannot certify
+    # some prefixes; the exact side catches up (a block at a time) and restarts from them.
+    z = _data("range", dt, (1, 3000), seed=4)[0]
+    z = np.where(np.isfinite(z), z, 0).astype(dt)
+    assert hk.cumsum_row(z, np.empty(z.size, np.int64), p, emask, nbits, False) > 0
+    got = np.asarray(_exact.cumsum(backend_of(z), z, 0, dt, path="host"))
+    _assert_bits(got, exact_cumsum_along(z, 0, dt), "cumsum across the exponent range")
 
 
 @pytest.mark.parametrize("chunks", [5000, 1000, 777, (1, 4999)])

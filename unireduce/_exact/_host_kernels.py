@@ -750,6 +750,7 @@ def cumsum_row(row: Any, o: Any, p: int, emask: int, nbits: int, slow: bool) -> 
     neg0 = 0  # row[:neg0] are all -0.0 (checked lazily, on the exact side)
     nexact = 0
     buf = np.empty(B, np.float64)
+    tmp = np.zeros(NCHUNK, np.int64)
     for i in range(k):
         v = np.float64(row[i])
         if valid and abs(v) < _BIG and abs(s) < _BIG:
@@ -757,8 +758,11 @@ def cumsum_row(row: Any, o: Any, p: int, emask: int, nbits: int, slow: bool) -> 
             bb = sn - s
             err = (s - (sn - bb)) + (v - bb)
             s = sn
-            c = c + err
-            e += abs(c) * _U  # |fl(c + err) - (c + err)| <= u |fl(c + err)|
+            c2 = c + err  # and again: c + err = c2 + ec exactly
+            bb = c2 - c
+            ec = (c - (c2 - bb)) + (err - bb)
+            c = c2
+            e += abs(ec)  # the prefix is s + c plus the dropped ec: e == 0 means exact
             r0 = s + c
             bb = r0 - s
             t = (s - (r0 - bb)) + (c - bb)  # s + c = r0 + t exactly
@@ -768,6 +772,16 @@ def cumsum_row(row: Any, o: Any, p: int, emask: int, nbits: int, slow: bool) -> 
                 ok = y != 0.0 and abs(y) <= maxf
             if ok and (abs(r0 - y) + abs(t) + e) * _GUARD < half:
                 o[i] = to_bits(y, p, emask, nbits)
+                continue
+            if e == 0.0 and r0 != 0.0 and abs(r0) < _BIG:
+                # The prefix is exactly r0 + t (a tie, or close to one): round those two
+                # exactly, with no catch-up and no restart.
+                tmp[:] = 0
+                add_double(tmp, r0)
+                add_double(tmp, t)
+                bits, neg, zero = round_acc(tmp, p, emask)
+                o[i] = (bits | sgn) if neg else bits
+                nexact += 1
                 continue
         if v != v:
             nan = True
@@ -823,12 +837,15 @@ def cumsum_row(row: Any, o: Any, p: int, emask: int, nbits: int, slow: bool) -> 
             continue
         add_double(acc, -s)
         bc, nc, zc = round_acc(acc, 53, 2047)
-        add_double(acc, s)
         if not zc:
             c = np.int64(bc).view(np.float64)
             if nc:
                 c = -c
-        e = abs(c) * _U
+            add_double(acc, -c)
+            zr = round_acc(acc, 53, 2047)[2]  # whether s + c is the prefix exactly
+            add_double(acc, c)
+            e = 0.0 if zr else abs(c) * _U
+        add_double(acc, s)
     return nexact
 
 
