@@ -207,6 +207,12 @@ class DaskBackend(ArrayAPIBackend):
 
         return xp
 
+    def guard(self, y: Any, bad: Any, err: Exception) -> Any:
+        # Checked when computed: every block of y waits for the 0-d flag and raises on it.
+        import dask.array as da
+
+        return da.map_blocks(_raise_if, y, bad, err=err, dtype=y.dtype, meta=y._meta)
+
     def __init__(self) -> None:
         super().__init__()
         # Dask arrays hold any NumPy dtype, half precision included, though the standard
@@ -263,3 +269,10 @@ class CupyBackend(ArrayAPIBackend):
         import cupy
 
         return [f"cuda:{i}" for i in range(cupy.cuda.runtime.getDeviceCount())]
+
+
+def _raise_if(block: Any, bad: Any, err: Exception) -> Any:
+    """``block``, or ``err`` raised when the (computed) flag ``bad`` holds."""
+    if bool(bad):
+        raise err
+    return block

@@ -73,27 +73,22 @@ def test_exact_cumsum_does_not_stall(fw: Framework) -> None:
     assert out[-1] == np.float32(n) and out[2**24 + 1] == np.float32(2**24 + 2)
 
 
-def eager_only(fw: Framework) -> None:
-    if fw.id == "dask":
-        # Our limitation, not dask's: exact mode treats lazy arrays like traced ones and does not
-        # force a compute to check integer results (docs/exact.md, "Integers").
-        pytest.skip("exact-mode integer checks need an eager array; dask arrays are lazy")
-
-
 def test_exact_integer_sum_checks_overflow(fw: Framework) -> None:
-    eager_only(fw)
     x = fw.array([100, 100], "int8")
     with pytest.raises(ur.IntegerOverflowError, match="int8") as info:
-        ur.reduce_sum(x, precision="exact")  # TensorFlow rules keep int8: 200 does not fit
+        # TensorFlow rules keep int8: 200 does not fit. Eager arrays raise in the call, lazy ones
+        # (dask) when computed.
+        fw.to_numpy(ur.reduce_sum(x, precision="exact"))
     assert isinstance(info.value, OverflowError)
     assert fw.to_numpy(ur.sum(x, precision="exact")).tolist() == 200  # int64 (or int32) fits
 
 
 def test_exact_integer_cumsum_checks_every_prefix(fw: Framework) -> None:
-    eager_only(fw)
     x = fw.array([100, 100, -100], "int8")  # the total fits int8, the second prefix does not
     with pytest.raises(ur.IntegerOverflowError):
-        ur.cumsum(x, dtype="int8", precision="exact")
+        fw.to_numpy(ur.cumsum(x, dtype="int8", precision="exact"))
+    fine = fw.array([100, 20, -100], "int8")
+    assert fw.to_numpy(ur.cumsum(fine, dtype="int8", precision="exact")).tolist() == [100, 120, 20]
 
 
 def test_unknown_precision(fw: Framework) -> None:
@@ -103,3 +98,13 @@ def test_unknown_precision(fw: Framework) -> None:
             fn(x, precision="double")
     with pytest.raises(ur.UnireduceValueError):
         ur.sum(x, axis=(), precision="fast")
+
+
+def test_dask_integer_check_is_lazy() -> None:
+    # The call builds the graph and returns; the check runs (and raises) when it is computed.
+    da = pytest.importorskip("dask.array", reason="dask is part of unireduce[all]")
+    x = da.from_array(np.array([100, 100, 27], dtype=np.int8), chunks=2)
+    lazy = ur.reduce_sum(x, precision="exact")
+    assert isinstance(lazy, da.Array)
+    with pytest.raises(ur.IntegerOverflowError, match="does not fit the output dtype int8"):
+        lazy.compute()

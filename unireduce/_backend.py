@@ -255,3 +255,16 @@ class Backend(abc.ABC):
         if not self.is_traced(pred):
             return true_fn() if bool(self.to_python(pred)) else false_fn()
         return self.where(pred, true_fn(), false_fn())
+
+    def guard(self, y: Array, bad: Array, err: Exception) -> Array:
+        """``y``, made to raise ``err`` when it is evaluated if the 0-d boolean ``bad`` holds.
+
+        Used where ``bad`` is not concrete. The default cannot check (a compiled graph has no
+        Python ``raise``) and returns ``y``; lazy backends (dask) override it.
+
+        >>> import numpy as np
+        >>> from unireduce._registry import backend_of
+        >>> backend_of(np.zeros(1)).guard(np.ones(1), np.asarray(True), ValueError()).tolist()
+        [1.0]
+        """
+        return y

@@ -84,7 +84,8 @@ def sum(
             y = be.astype(y, be.native_dtype(out))
         if out != "bool" and m and k:
             x2 = _rows2d(be, x, kept, red, m, k)
-            check_int(be, int_rows_fit(be, x2, _int_name(be, x), out, False), "sum", out)
+            fits = int_rows_fit(be, x2, _int_name(be, x), out, False)
+            y = check_int(be, y, fits, "sum", out)
         return y
     if m == 0 or k == 0:
         return be.sum(x, axes, keepdims, be.native_dtype(out))
@@ -111,7 +112,8 @@ def cumsum(be: Backend, x: Array, axis: int, out: str, path: Path = "auto") -> A
             y = be.astype(y, be.native_dtype(out))
         if out != "bool" and m and k:
             x2 = _rows2d(be, x, kept, (axis,), m, k)
-            check_int(be, int_rows_fit(be, x2, _int_name(be, x), out, True), "cumsum", out)
+            fits = int_rows_fit(be, x2, _int_name(be, x), out, True)
+            y = check_int(be, y, fits, "cumsum", out)
         return y
     if m == 0 or k == 0:
         return be.cumsum(x, axis, be.native_dtype(out))

@@ -711,12 +711,17 @@ def sum_rows(be: Backend, x2: Array, out: str, cumulative: bool) -> Array:
     return _float_rows(be, x2, FORMATS[out], cumulative)
 
 
-def check_int(be: Backend, fits: Array, fn: str, out: str) -> None:
-    """Raise :class:`IntegerOverflowError` when any ``fits`` is False (the one host sync)."""
+def check_int(be: Backend, y: Array, fits: Array, fn: str, out: str) -> Array:
+    """``y``, after raising :class:`IntegerOverflowError` when any ``fits`` is False (the one host
+    sync). A lazy array (dask) gets the check attached instead, raised when it is computed
+    (:meth:`Backend.guard`); a traced one cannot be checked."""
+    bad = be.max(be.astype(~fits, be.native_dtype("int32")), None, False) != 0
+    err = IntegerOverflowError(
+        f"{fn}: with precision='exact' the exact integer result does not fit the output "
+        f"dtype {out}; request a wider dtype (dtype='int64' or 'uint64')"
+    )
     if be.is_traced(fits):
-        return
-    if not bool(be.to_python(be.max(be.astype(~fits, be.native_dtype("int32")), None, False) == 0)):
-        raise IntegerOverflowError(
-            f"{fn}: with precision='exact' the exact integer result does not fit the output "
-            f"dtype {out}; request a wider dtype (dtype='int64' or 'uint64')"
-        )
+        return be.guard(y, bad, err)
+    if bool(be.to_python(bad)):
+        raise err
+    return y
