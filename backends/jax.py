@@ -184,5 +184,5 @@ class JaxBackend(Backend):
     def cond(self, pred: Any, true_fn: Callable[[], Any], false_fn: Callable[[], Any]) -> Any:
         # Eagerly lax.cond would still trace both branches: a concrete predicate picks in Python.
         if not self.is_traced(pred):
-            return true_fn() if bool(pred) else false_fn()
+            return super().cond(pred, true_fn, false_fn)
         return self.jax.lax.cond(pred, true_fn, false_fn)

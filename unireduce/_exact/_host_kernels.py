@@ -194,6 +194,12 @@ def block_extract(x: Any, lo: int, hi: int, acc: Any, buf: Any) -> bool:
 
 
 @jit
+def classify(v: float, nan: bool, pinf: bool, ninf: bool) -> tuple[bool, bool, bool]:
+    """The flags (NaN, +inf, -inf seen so far) updated with ``v``."""
+    return nan or v != v, pinf or v == np.inf, ninf or v == -np.inf
+
+
+@jit
 def row_sum(x: Any, lo: int, hi: int, acc: Any, slow: bool) -> tuple[bool, bool, bool, bool]:
     """Add ``x[lo:hi]`` into ``acc``; return (any NaN, any +inf, any -inf, all -0.0)."""
     buf = np.empty(B, np.float64)
@@ -213,13 +219,8 @@ def row_sum(x: Any, lo: int, hi: int, acc: Any, slow: bool) -> tuple[bool, bool,
         if not done:
             for i in range(b0, b1):
                 v = np.float64(x[i])
-                if v != v:
-                    nan = True
-                elif v == np.inf:
-                    pinf = True
-                elif v == -np.inf:
-                    ninf = True
-                else:
+                nan, pinf, ninf = classify(v, nan, pinf, ninf)
+                if abs(v) < np.inf:
                     add_double(acc, v)
         nblocks += 1
         if nblocks == 4096:  # at most ~1300 chunk additions per block: no int64 overflow
@@ -783,12 +784,7 @@ def cumsum_row(row: Any, o: Any, p: int, emask: int, nbits: int, slow: bool) -> 
                 o[i] = (bits | sgn) if neg else bits
                 nexact += 1
                 continue
-        if v != v:
-            nan = True
-        elif v == np.inf:
-            pinf = True
-        elif v == -np.inf:
-            ninf = True
+        nan, pinf, ninf = classify(v, nan, pinf, ninf)
         if nan or pinf or ninf:
             valid = False
             if nan or (pinf and ninf):
