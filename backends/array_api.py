@@ -12,6 +12,7 @@ uint64
 
 from __future__ import annotations
 
+import copy
 import operator
 from typing import Any, ClassVar
 
@@ -274,5 +275,5 @@ class CupyBackend(ArrayAPIBackend):
 def _raise_if(block: Any, bad: Any, err: Exception) -> Any:
     """``block``, or ``err`` raised when the (computed) flag ``bad`` holds."""
     if bool(bad):
-        raise err
+        raise copy.copy(err)  # a fresh exception: no traceback piling up across computes
     return block

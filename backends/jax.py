@@ -11,6 +11,7 @@ True
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from typing import Any, ClassVar
 
@@ -128,6 +129,8 @@ class JaxBackend(Backend):
         return self.jnp.reshape(x, shape)
 
     # ------------------------------------------------------------------ exact mode (issue 5)
+    float_errors_silent = True
+
     def is_traced(self, x: Any) -> bool:
         return isinstance(x, self.jax.core.Tracer)
 
@@ -181,8 +184,32 @@ class JaxBackend(Backend):
     def make_complex(self, re: Any, im: Any) -> Any:
         return self.jax.lax.complex(re, im)
 
+    def barrier(self, x: Any, *deps: Any) -> Any:
+        ob = self.jax.lax.optimization_barrier
+        return ob((x, *deps)) if deps else ob(x)
+
     def cond(self, pred: Any, true_fn: Callable[[], Any], false_fn: Callable[[], Any]) -> Any:
         # Eagerly lax.cond would still trace both branches: a concrete predicate picks in Python.
         if not self.is_traced(pred):
             return super().cond(pred, true_fn, false_fn)
         return self.jax.lax.cond(pred, true_fn, false_fn)
+
+    def guard(self, y: Any, bad: Any, err: Exception) -> Any:
+        """``y``; a host callback raises ``err`` when the compiled code runs if ``bad`` holds.
+
+        Under ``jax.jit`` JAX re-raises a callback's exception as ``jax.errors.JaxRuntimeError``
+        (a ``RuntimeError``) whose message holds ``err``'s class name and message; eagerly (e.g.
+        ``jax.vmap`` outside ``jit``) ``err`` itself propagates. ``vmap`` calls the callback once
+        per batch element, and the callback runs even when ``y`` is not used. ``jax.export``
+        cannot serialize host callbacks (NotImplementedError; diffrax#636 for the same limit).
+        """
+        np = self.np
+
+        def check(flag: Any) -> None:
+            if np.any(flag):
+                raise copy.copy(err)  # a fresh exception: no traceback piling up across calls
+
+        # jax.debug.callback, not checkify.debug_check: a debug_check is dropped unless the user
+        # wraps the call in checkify, and under checkify the callback raises first anyway.
+        self.jax.debug.callback(check, bad)
+        return y

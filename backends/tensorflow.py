@@ -124,6 +124,8 @@ class TensorFlowBackend(Backend):
         return self.tf.reshape(x, shape)
 
     # ------------------------------------------------------------------ exact mode (issue 5)
+    float_errors_silent = True
+
     def _like(self, v: Any, x: Any) -> Any:
         tf = self.tf
         return v if isinstance(v, (tf.Tensor, tf.Variable)) else tf.constant(v, dtype=x.dtype)
@@ -196,6 +198,36 @@ class TensorFlowBackend(Backend):
     def make_complex(self, re: Any, im: Any) -> Any:
         return self.tf.complex(re, im)
 
+    def barrier(self, x: Any, *deps: Any) -> Any:
+        # TF has no public optimization barrier; tf2xla's XlaOptimizationBarrier op (the one
+        # jax.lax.optimization_barrier lowers to) runs in graphs, under XLA and eagerly.
+        if self.tf.executing_eagerly():
+            return (x, *deps) if deps else x
+        try:
+            from tensorflow.compiler.tf2xla.python.xla import optimization_barrier
+        except ImportError:  # pragma: no cover - a private module; without it, no barrier
+            return (x, *deps) if deps else x
+        out = optimization_barrier(x, *deps)
+        return tuple(out) if deps else out[0]
+
     def cond(self, pred: Any, true_fn: Callable[[], Any], false_fn: Callable[[], Any]) -> Any:
         # Eager tf.cond runs the taken branch only; in a graph (and under XLA) it is a conditional.
         return self.tf.cond(pred, true_fn, false_fn)
+
+    def guard(self, y: Any, bad: Any, err: Exception) -> Any:
+        """``y``, after a graph assertion that fails with ``err``'s class name and message.
+
+        In ``tf.function`` the call raises ``tf.errors.InvalidArgumentError`` ("assertion failed:
+        [IntegerOverflowError: ...]"); TF cannot raise a Python exception class from a graph.
+        Under XLA (``jit_compile=True``) there is no check and ``y`` wraps as in native mode: the
+        XLA bridge compiles ``Assert`` to nothing (tf2xla/kernels/assert_op.cc, the no-op kernel
+        of tensorflow#11275), measured likewise for ``check_numerics``, and ``tf.py_function``
+        does not compile under XLA at all.
+        """
+        tf = self.tf
+        # tf.debugging.Assert rather than a tf.py_function raising err: the Python error would
+        # still reach the caller as tf.errors.UnknownError, and a py_function ties the graph to
+        # this process (no SavedModel) and fails XLA compilation outright.
+        check = tf.debugging.Assert(tf.logical_not(bad), [f"{type(err).__name__}: {err}"])
+        with tf.control_dependencies([check]):
+            return tf.identity(y)

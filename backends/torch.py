@@ -16,6 +16,7 @@ torch.uint64
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from typing import Any, ClassVar
 
@@ -23,6 +24,43 @@ from unireduce._backend import Backend, Capabilities
 from unireduce._dtypes import ALL_DTYPES as _NAMES
 
 __all__ = ["TorchBackend"]
+
+
+def _guard_op(torch: Any) -> Any:
+    """``torch.ops.unireduce.guard(y, bad, kind, msg)``, registered once per process."""
+    # A custom op rather than `if bool(bad): raise err`, which graph-breaks (and fails to
+    # compile with fullgraph=True: data-dependent branching), or torch._assert_async, which
+    # raises a plain RuntimeError and, per its docstring, "will trash your CUDA context".
+    # An op without outputs would not do: AOTAutograd and Inductor drop it (measured, 2.13).
+    ns = torch.ops.unireduce
+    if not hasattr(ns, "guard"):
+        op = torch.library.custom_op(
+            "unireduce::guard",
+            _guard_impl,
+            mutates_args=(),
+            schema="(Tensor y, Tensor bad, str kind, str msg) -> Tensor",
+        )
+        op.register_fake(lambda y, bad, kind, msg: y.new_empty(y.shape))
+    return ns.guard
+
+
+def _guard_impl(y: Any, bad: Any, kind: str, msg: str) -> Any:
+    """A copy of ``y`` (an op may not return its input), or the error ``kind`` raised."""
+    if bool(bad):
+        raise _rebuild(kind, msg)
+    return y.clone()
+
+
+def _rebuild(kind: str, msg: str) -> Exception:
+    """The exception ``module:qualname`` ``kind`` with message ``msg``, else a RuntimeError."""
+    mod, _, name = kind.partition(":")
+    try:
+        cls = getattr(importlib.import_module(mod), name)
+    except (ImportError, AttributeError):
+        cls = None
+    if isinstance(cls, type) and issubclass(cls, Exception):
+        return cls(msg)
+    return RuntimeError(f"{name}: {msg}")
 
 
 class TorchBackend(Backend):
@@ -48,6 +86,9 @@ class TorchBackend(Backend):
         self._supported = frozenset(self._natives)
         #: dtypes torch.sum and torch.cumsum keep without a dtype= argument.
         self._keeps = frozenset(d for d in self._names if d.is_floating_point or d.is_complex)
+        # Registered here, eagerly: Dynamo cannot trace an op registration inside torch.compile
+        # (the registry builds adapters outside the trace, see _registry.backend_of).
+        self._guard_op = _guard_op(torch)
 
     def is_array(self, x: object) -> bool:
         return isinstance(x, self.torch.Tensor)
@@ -142,6 +183,8 @@ class TorchBackend(Backend):
         return x.reshape(shape)
 
     # ------------------------------------------------------------------ exact mode (issue 5)
+    float_errors_silent = True
+
     def is_traced(self, x: Any) -> bool:
         torch = self.torch
         if torch.compiler.is_compiling():
@@ -158,7 +201,7 @@ class TorchBackend(Backend):
 
     def host_view(self, x: Any) -> Any:
         torch = self.torch
-        if x.device.type != "cpu" or x.is_conj() or x.is_neg() or self.is_traced(x):
+        if self.is_traced(x) or x.device.type != "cpu" or x.is_conj() or x.is_neg():
             return None
         t = x.detach()
         if t.dtype is torch.bfloat16:
@@ -216,3 +259,19 @@ class TorchBackend(Backend):
 
     def make_complex(self, re: Any, im: Any) -> Any:
         return self.torch.complex(re, im)
+
+    def guard(self, y: Any, bad: Any, err: Exception) -> Any:
+        """A copy of ``y`` made by the op ``unireduce::guard``, which raises ``err`` when it runs
+        if ``bad`` holds.
+
+        The op runs Python at run time, so ``err``'s own class (rebuilt from its module, name
+        and message) reaches the caller under ``torch.compile`` (any backend; the op adds no
+        graph break, ``fullgraph=True`` included) and from graphs traced with fake tensors
+        (``make_fx``, non-strict ``torch.export``); it costs a copy of ``y`` and one host sync,
+        as the eager check does.
+        """
+        cls = type(err)
+        # err.args[0], not str(err): Dynamo cannot trace str() of an exception made outside
+        # the compiled function (measured, torch 2.13); unireduce's errors carry one message.
+        msg = str(err.args[0]) if err.args else ""
+        return self._guard_op(y, bad, f"{cls.__module__}:{cls.__qualname__}", msg)

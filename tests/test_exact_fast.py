@@ -46,7 +46,11 @@ def _jit(fw: Framework, f: Callable[..., Any]) -> Callable[..., Any]:
         return tf.function(f, jit_compile=True)
     import torch
 
-    return torch.compile(f, backend="aot_eager")
+    # fullgraph=True: the whole exact path must compile as one graph, with no silent fallback to
+    # eager Python (a graph break, or the recompile limit hit when the same inner function's
+    # code object meets many shapes, hence a fresh cache per compiled function).
+    torch._dynamo.reset()
+    return torch.compile(f, backend="aot_eager", fullgraph=True)
 
 
 def _modes() -> list[Any]:
@@ -182,6 +186,26 @@ def test_certificate_refuses_adversarial_rows(dt: str, case: str, careful: set[s
         x = _adversarial(dt, np.random.default_rng(3))[case]
     assert _ok(_portable.quick_ok, x, dt) is False
     assert _ok(_portable.fast_ok, x, dt) is (dt in careful)
+
+
+@pytest.mark.parametrize("case", ["special", "overflow", "cancel"])
+@pytest.mark.parametrize("fwk", ["torch", "tensorflow", "jax", "jax_x64"], indirect=True)
+def test_float_only_try_refuses_without_sanitizing(fwk: Framework, case: str) -> None:
+    # These backends skip the pass that zeroes NaN/inf/huge rows (float_errors_silent): NaN,
+    # inf and overflow must reach the certificate and fail it, eagerly and under the JIT.
+    dt = "float32"
+    be_cls = type(backend_of(fwk.make(np.zeros(1, np.float32), dt)))
+    assert be_cls.float_errors_silent is True
+    with np.errstate(over="ignore", invalid="ignore"):
+        x = _adversarial(dt, np.random.default_rng(3))[case]
+    t = fwk.make(x, dt)
+    be = backend_of(t)
+
+    def ok(a: Any) -> Any:
+        return _portable.quick_ok(be, a, dt)
+
+    assert not bool(np.asarray(fwk.to_numpy(ok(t)))), f"{case} eager"
+    assert not bool(np.asarray(fwk.to_numpy(_jit(fwk, ok)(t)))), f"{case} jit"
 
 
 @pytest.mark.parametrize("fwk", ["jax", "jax_x64", "tensorflow"], indirect=True)

@@ -759,6 +759,45 @@ def test_torch_compile_object_form_fullgraph() -> None:
     assert same_bits(got.numpy(), _round_parts(exact_fraction(vs, ws), "float32"))
 
 
+@pytest.mark.parametrize("fid", ["jax", "tensorflow", "torch"])
+def test_traced_int_result_overflow_is_checked(fid: str) -> None:
+    # Sum.result inside a compiled function: the exact int8 total 100 + 28 = 128 does not fit,
+    # 100 + 27 = 127 does. The check is attached to the graph (Backend.guard) and raises when it
+    # runs: jax.jit re-raises it as JaxRuntimeError, tf.function as InvalidArgumentError, both
+    # naming IntegerOverflowError; torch.compile raises the class itself.
+    pytest.importorskip(fid)
+    if fid == "jax":
+        import jax
+        import jax.numpy as jnp
+
+        read = jax.jit(ur.Sum.result)
+        mk = jnp.asarray
+        err: Any = jax.errors.JaxRuntimeError
+    elif fid == "tensorflow":
+        import tensorflow as tf
+
+        read = tf.function(ur.Sum.result)
+        mk = tf.constant
+        err = tf.errors.InvalidArgumentError
+    else:
+        import torch
+
+        read = torch.compile(ur.Sum.result, fullgraph=True, backend="aot_eager")
+        mk = torch.tensor
+        err = ur.IntegerOverflowError
+
+    def state(last: int) -> Any:
+        s = ur.Sum.init(backend=fid, dtype="int8")
+        return ur.Sum.update(s, mk(np.array([100, last], dtype=np.int8)))
+
+    def value(r: Any) -> int:  # forces the (asynchronous) computation
+        return int(np.asarray(r) if fid == "jax" else r.numpy())
+
+    assert value(read(state(27))) == 127
+    with pytest.raises(err, match=r"does not fit the result dtype int8"):
+        value(read(state(28)))
+
+
 # ------------------------------------------------------------------------------ dask (local)
 def test_dask_array_update_is_chunking_independent() -> None:
     da = pytest.importorskip("dask.array")

@@ -172,6 +172,11 @@ class Backend(abc.ABC):
     # ------------------------------------------------------------------ exact mode (issue 5)
     # Primitive integer/bit operations the exact-mode engine (unireduce._exact) is written in.
     # Integer arguments may be Python ints where noted; results keep the array's dtype and device.
+
+    #: Whether invalid float operations (``inf - inf``, overflow) pass silently, with no warning
+    #: (torch, TF, JAX); NumPy-based backends warn, so the exact fast path sanitizes for them.
+    float_errors_silent: bool = False
+
     def is_traced(self, x: Array) -> bool:
         """Whether ``x`` is a traced value (jit tracer, symbolic tensor, fake or lazy array)."""
         return False
@@ -256,11 +261,26 @@ class Backend(abc.ABC):
             return true_fn() if bool(self.to_python(pred)) else false_fn()
         return self.where(pred, true_fn(), false_fn())
 
+    def barrier(self, x: Array, *deps: Array) -> Any:
+        """``x`` (alone) or ``(x, *deps)``, unchanged, as a point a compiler must not optimize
+        across: ops on the result are not merged with ops on the inputs, and they run after
+        ``deps`` exist. The default (no compiler) is the identity.
+
+        >>> import numpy as np
+        >>> from unireduce._registry import backend_of
+        >>> backend_of(np.zeros(1)).barrier(np.ones(2)).tolist()
+        [1.0, 1.0]
+        """
+        return (x, *deps) if deps else x
+
     def guard(self, y: Array, bad: Array, err: Exception) -> Array:
         """``y``, made to raise ``err`` when it is evaluated if the 0-d boolean ``bad`` holds.
 
-        Used where ``bad`` is not concrete. The default cannot check (a compiled graph has no
-        Python ``raise``) and returns ``y``; lazy backends (dask) override it.
+        Used where ``bad`` is not concrete (traced or lazy). The default cannot check and
+        returns ``y``; adapters override it with their compiler's run-time check: dask raises
+        ``err`` on compute, torch (``torch.compile``, fake tensors) raises ``err`` from an op,
+        JAX (``jit``) raises ``JaxRuntimeError`` and TF (``tf.function``) ``InvalidArgumentError``
+        carrying ``err``'s message, and TF under XLA (``jit_compile=True``) cannot check at all.
 
         >>> import numpy as np
         >>> from unireduce._registry import backend_of

@@ -564,8 +564,8 @@ def _result(state: SumState, *, fn: str = "Sum.result") -> Array:
     """The total as a 0-d array of the result dtype (``Sum.result``).
 
     Exact mode: the exact weighted total rounded half to even (float), or checked (integer:
-    :class:`IntegerOverflowError` when it does not fit; inside traced code, which cannot raise on
-    data, the value wraps).
+    :class:`IntegerOverflowError` when it does not fit; inside traced code the check is attached
+    with :meth:`Backend.guard`, which raises when the compiled code runs, except under TF's XLA).
     """
     state = _check_state(fn, state)
     spec = state.spec
@@ -577,11 +577,16 @@ def _result(state: SumState, *, fn: str = "Sum.result") -> Array:
         value, fits = _jax_read(spec)(state.acc)  # one compiled call instead of ~60 eager ops
     else:
         value, fits = _read(be, spec, state.acc)
-    if fits is not None and not be.is_traced(fits) and not bool(be.to_python(fits)):
-        raise IntegerOverflowError(
-            f"{fn}: the exact total does not fit the result dtype {spec.dtype}; use a wider "
-            "dtype (Sum(dtype='int64') or 'float64')"
-        )
+    if fits is None:
+        return value
+    err = IntegerOverflowError(
+        f"{fn}: the exact total does not fit the result dtype {spec.dtype}; use a wider "
+        "dtype (Sum(dtype='int64') or 'float64')"
+    )
+    if be.is_traced(fits):
+        return be.guard(value, ~fits, err)
+    if not bool(be.to_python(fits)):
+        raise err
     return value
 
 

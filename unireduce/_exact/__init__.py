@@ -75,8 +75,8 @@ def sum(
         out_shape = tuple(1 if a in red else shape[a] for a in range(nd))
     else:
         out_shape = tuple(shape[a] for a in kept)
-    m = math.prod(shape[a] for a in kept)
-    k = math.prod(shape[a] for a in red)
+    m = math.prod([shape[a] for a in kept])
+    k = math.prod([shape[a] for a in red])
     if is_integer(out) or out == "bool":
         work = be.work_dtype(out)
         y = be.sum(x, axes, keepdims, be.native_dtype(work))
@@ -102,7 +102,7 @@ def cumsum(be: Backend, x: Array, axis: int, out: str, path: Path = "auto") -> A
     shape = _shape(x)
     nd = len(shape)
     kept = [a for a in range(nd) if a != axis]
-    m = math.prod(shape[a] for a in kept)
+    m = math.prod([shape[a] for a in kept])
     k = shape[axis]
     perm = (*kept, axis)
     if is_integer(out) or out == "bool":

@@ -355,7 +355,7 @@ def _level(be: Backend, a: Array, wk: _Work) -> tuple[list[Array], Array, Array,
     wf = wk.fmt
     m, k_len = int(a.shape[0]), int(a.shape[1])
     b = min(wk.block, k_len)
-    nf, rem = divmod(k_len, b)
+    nf, rem = k_len // b, k_len % b  # not divmod: Dynamo cannot trace it (torch 2.13)
     parts = [be.reshape(a[:, : nf * b] if rem else a, (m, nf, b))]
     if rem:  # the short last block, padded with zeros (a slice of ``a`` times 0: b - rem < L)
         tail = be.concat([a[:, nf * b :], a[:, : b - rem] * 0.0], 1)
@@ -515,29 +515,39 @@ def _quick_rows(be: Backend, x2: Array, fmt: Fmt) -> tuple[Array, Array]:
     results) are not detected but bounded: each of at most 8 flushes per element loses less than
     the smallest normal of the work or input format (float16 data thus takes the next try).
     NaN, inf and overflow propagate to the result, which must be finite.
+
+    Data of 32 bits or fewer works in float32 even where float64 exists: XLA CPU fused the
+    widening cast into every pass and ran 3-4x slower than in float32 (measured, issue 5).
     """
-    wk = _WORK["float64" if "float64" in be.supported_dtypes() else "float32"]
+    f64 = fmt.nbits > 32 and "float64" in be.supported_dtypes()
+    wk = _WORK["float64" if f64 else "float32"]
     wf = wk.fmt
     wdt = be.native_dtype(wf.name)
     m, k_len = int(x2.shape[0]), int(x2.shape[1])
     emin = 1 - wk.bias
     bias_in = (1 << (fmt.ebits - 1)) - 1
     a = x2 if fmt.name == wf.name else be.astype(x2, wdt)
-    # Rows holding NaN, inf or values whose sigma could overflow are zeroed (and refused below),
-    # so no framework meets an invalid operation (NumPy would warn). A max that drops NaN (not
+    # Where invalid operations warn (NumPy), rows holding NaN, inf or values whose sigma could
+    # overflow are zeroed first (and refused below). A max that drops NaN (not
     # IEEE maxNum-free everywhere) only lets the NaN reach y, which the certificate refuses.
     length, levels = k_len, 1  # the number of levels, as the loop below runs them
     while length > wk.block:
         length, levels = (wk.levels + 2) * -(-length // wk.block), levels + 1
     limit = 2.0 ** (wk.bias - 3 - levels * (wk.h + 3))  # sigma grows by <= 2**(h + 2) a level
-    row_valid = be.max(abs(a), (1,), False) <= limit
-    a = be.where(be.reshape(row_valid, (m, 1)), a, 0)
+    if be.float_errors_silent:
+        # NaN, inf and overflow propagate to y, e or Delta and fail the certificate; a pass over
+        # the data to refuse them first (and a select feeding the block reshape, which XLA CPU
+        # fuses 3-5x slower) would cost more than the sum.
+        row_valid = None
+    else:
+        row_valid = be.max(abs(a), (1,), False) <= limit
+        a = be.where(be.reshape(row_valid, (m, 1)), a, 0)
     scale = 2.0 ** (2 * wk.lb - 2 * wf.p + 2)  # per-block factor, doubled for the fl-sum of sigmas
     terms: list[Array] = []
     while True:
         length = int(a.shape[1])
         b = min(wk.block, length)
-        nf, rem = divmod(length, b)
+        nf, rem = length // b, length % b
         parts = [be.reshape(a[:, : nf * b] if rem else a, (m, nf, b))]
         if rem:
             tail = be.concat([a[:, nf * b :], a[:, : b - rem] * 0.0], 1)
@@ -547,8 +557,13 @@ def _quick_rows(be: Backend, x2: Array, fmt: Fmt) -> tuple[Array, Array]:
         depth = wk.levels + (1 if terms else 0)
         outs: list[list[Array]] = [[] for _ in range(depth + 1)]
         for blk in parts:
+            prev = None
             for j in range(depth + 1):
-                s, sig = _quick_chain(be, blk, wk, j, depth)
+                # One pass per output: a barrier (after the previous output) keeps XLA from
+                # merging them into one multi-output fusion, measured 3-5x slower on CPU.
+                cur = be.barrier(blk) if prev is None else be.barrier(blk, prev)[0]
+                s, sig = _quick_chain(be, cur, wk, j, depth)
+                prev = s
                 outs[j].append(s)
                 if j == depth:
                     terms.append(be.sum(be.reshape(sig, (m, -1)), (1,), False, wdt) * scale)
@@ -590,7 +605,8 @@ def _quick_rows(be: Backend, x2: Array, fmt: Fmt) -> tuple[Array, Array]:
     dfield = be.astype(of, be.native_dtype(f"int{wf.nbits}")) + (wk.bias - bias_in - fmt.p)
     dist = _pow2(be, dfield - be.astype(pow_two, be.native_dtype(f"int{wf.nbits}")), wf)
     gap = (abs(y - yw) + abs(e)) + delta
-    return yo, row_valid & fits & (gap < dist * (1.0 - 2.0 ** (3 - wf.p)))
+    ok = fits & (gap < dist * (1.0 - 2.0 ** (3 - wf.p)))
+    return yo, ok if row_valid is None else row_valid & ok
 
 
 def _all(be: Backend, ok: Array) -> Array:
@@ -713,8 +729,8 @@ def sum_rows(be: Backend, x2: Array, out: str, cumulative: bool) -> Array:
 
 def check_int(be: Backend, y: Array, fits: Array, fn: str, out: str) -> Array:
     """``y``, after raising :class:`IntegerOverflowError` when any ``fits`` is False (the one host
-    sync). A lazy array (dask) gets the check attached instead, raised when it is computed
-    (:meth:`Backend.guard`); a traced one cannot be checked."""
+    sync). A traced or lazy array gets the check attached instead (:meth:`Backend.guard`), made
+    when the compiled code runs or the array is computed (not under TF's XLA)."""
     bad = be.max(be.astype(~fits, be.native_dtype("int32")), None, False) != 0
     err = IntegerOverflowError(
         f"{fn}: with precision='exact' the exact integer result does not fit the output "

@@ -460,7 +460,7 @@ def round_float(be: Backend, grid: Grid, acc: Array, out: str = "float32") -> Ar
 
 def round_int(be: Backend, grid: Grid, acc: Array, out: str) -> tuple[Array, Array]:
     """``(value, fits)``: the exact integer value of the state wrapped to ``out``, and whether it
-    fits ``out`` (a 0-d bool; the caller raises, or, while tracing, returns the wrapped value)."""
+    fits ``out`` (a 0-d bool; the caller raises, or, while tracing, attaches Backend.guard)."""
     lanes = grid.lanes
     lane = be.native_dtype(lanes.name)
     m, negative, idx = _magnitude(be, grid, acc)
