@@ -163,6 +163,9 @@ class ArrayAPIBackend(Backend):
     def concat(self, xs: list[Any], axis: int) -> Any:
         return self.xp.concat(xs, axis=axis)
 
+    def take(self, x: Any, idx: Any, axis: int) -> Any:
+        return self.xp.take(x, idx, axis=axis)
+
     def permute_dims(self, x: Any, perm: tuple[int, ...]) -> Any:
         return self.xp.permute_dims(x, perm)
 

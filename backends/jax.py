@@ -172,6 +172,9 @@ class JaxBackend(Backend):
     def concat(self, xs: list[Any], axis: int) -> Any:
         return self.jnp.concatenate(xs, axis=axis)
 
+    def take(self, x: Any, idx: Any, axis: int) -> Any:
+        return self.jnp.take(x, idx, axis=axis, mode="clip")  # in range by contract
+
     def permute_dims(self, x: Any, perm: tuple[int, ...]) -> Any:
         return self.jnp.transpose(x, perm)
 

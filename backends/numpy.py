@@ -168,6 +168,9 @@ class NumpyBackend(Backend):
     def concat(self, xs: list[Any], axis: int) -> Any:
         return self.np.concatenate(xs, axis=axis)
 
+    def take(self, x: Any, idx: Any, axis: int) -> Any:
+        return self.np.take(x, idx, axis=axis)
+
     def permute_dims(self, x: Any, perm: tuple[int, ...]) -> Any:
         return self.np.transpose(x, perm)
 

@@ -186,6 +186,9 @@ class TensorFlowBackend(Backend):
     def concat(self, xs: list[Any], axis: int) -> Any:
         return self.tf.concat(xs, axis)
 
+    def take(self, x: Any, idx: Any, axis: int) -> Any:
+        return self.tf.gather(x, idx, axis=axis)
+
     def permute_dims(self, x: Any, perm: tuple[int, ...]) -> Any:
         return self.tf.transpose(x, perm)
 

@@ -248,6 +248,9 @@ class TorchBackend(Backend):
     def concat(self, xs: list[Any], axis: int) -> Any:
         return self.torch.cat(xs, dim=axis)
 
+    def take(self, x: Any, idx: Any, axis: int) -> Any:
+        return self.torch.index_select(x, axis, idx.long())
+
     def permute_dims(self, x: Any, perm: tuple[int, ...]) -> Any:
         return x.permute(perm)
 
@@ -259,6 +262,19 @@ class TorchBackend(Backend):
 
     def make_complex(self, re: Any, im: Any) -> Any:
         return self.torch.complex(re, im)
+
+    def cond(self, pred: Any, true_fn: Callable[[], Any], false_fn: Callable[[], Any]) -> Any:
+        """Under ``torch.compile``, ``torch.cond``: one branch runs (not both plus a ``where``).
+
+        Eagerly a Python ``if``; under other tracing (``make_fx``) both branches and a
+        ``where``, as the default does.
+        """
+        torch = self.torch
+        if not torch.compiler.is_compiling() or not self.is_traced(pred):
+            return super().cond(pred, true_fn, false_fn)
+        # The clones: a torch.cond branch may not return a tensor it closed over ("Higher order
+        # ops do not support aliasing", Dynamo's gb0040, torch 2.13).
+        return torch.cond(pred, lambda: true_fn().clone(), lambda: false_fn().clone(), ())
 
     def guard(self, y: Any, bad: Any, err: Exception) -> Any:
         """A copy of ``y`` made by the op ``unireduce::guard``, which raises ``err`` when it runs

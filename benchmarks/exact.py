@@ -5,8 +5,9 @@ For each backend and path, dtype (float32, float64) and size (10**7, 10**8 by de
 and prints best-of-``--repeat`` times of native and exact mode and their ratio. Paths:
 
 * ``host``: the fused Numba kernel on the zero-copy view of a CPU array (``--threads`` threads);
-* ``portable``: the framework's integer ops, eager (numpy/torch) or under the JIT compiler
-  (``jax.jit``, ``tf.function(jit_compile=True)``); native is timed the same way.
+* ``portable``: the framework's array ops, eager (numpy/torch) or under the JIT compiler
+  (``jax.jit``, ``tf.function(jit_compile=True)``, and ``torch.compile(fullgraph=True)`` with
+  Inductor for the backend name ``torch.compile``); native is timed the same way.
 
 Usage::
 
@@ -132,14 +133,19 @@ def _framework(name: str, threads: int) -> tuple[Any, Any, Any, dict[str, Any]]:
             None,
             {"sum": lambda a, ax: np.add.reduce(a, axis=ax), "cumsum": np.cumsum},
         )
-    if name == "torch":
+    if name in ("torch", "torch.compile"):
         import torch
 
         torch.set_num_threads(threads)
+
+        def compiled(f: Callable[..., Any]) -> Any:
+            torch._dynamo.reset()  # one function object per op: no recompile limit
+            return torch.compile(f, fullgraph=True)  # Inductor
+
         return (
             torch.from_numpy,
             lambda r: r,
-            None,
+            compiled if name == "torch.compile" else None,
             {
                 "sum": lambda a, ax: a.sum() if ax is None else a.sum(dim=ax),
                 "cumsum": lambda a: torch.cumsum(a, 0),
@@ -156,7 +162,7 @@ def _framework(name: str, threads: int) -> tuple[Any, Any, Any, dict[str, Any]]:
         return (
             tf.constant,
             lambda r: r.numpy(),
-            lambda f: tf.function(f, jit_compile=True),
+            lambda f: tf.function(f, jit_compile=True, autograph=False),
             {
                 "sum": lambda a, ax: tf.reduce_sum(a, axis=None if ax is None else list(ax)),
                 "cumsum": lambda a: tf.math.cumsum(a, 0),

@@ -241,7 +241,74 @@ def test_compiler_keeps_extraction_and_two_sum(fwk: Framework) -> None:
     assert e.tolist() == [2.0**-30, -(2.0**-40)]
 
 
+# ------------------------------------------------------------------------------ row patching
+def _tie_rows(m: int, k: int, rows: list[int]) -> np.ndarray:
+    """Benign float32 rows, with exact ties (1 + 2**-24: the float-only try refuses them) at
+    ``rows``."""
+    x = np.random.default_rng(11).standard_normal((m, k)).astype(np.float32)
+    for r in rows:
+        x[r] = 0.0
+        x[r, 0], x[r, k - 1] = 1.0, 2.0**-24
+    return x
+
+
+@pytest.mark.parametrize("fwk", ["numpy", "torch", "jax"], indirect=True)
+@pytest.mark.parametrize("nbad", [1, _portable.PATCH_ROWS, _portable.PATCH_ROWS + 1])
+def test_uncertified_rows_are_patched_one_by_one(
+    fwk: Framework, nbad: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Up to PATCH_ROWS rows the float-only try leaves uncertified are gathered and summed by the
+    # careful routes alone; beyond that the whole call takes them. Eagerly (a concrete branch)
+    # the rows handed to the careful route show which ran.
+    m, k = 100, 64
+    bad = [0, m - 1, *range(7, 7 + nbad - 2)][:nbad]
+    x = _tie_rows(m, k, bad)
+    seen: list[int] = []
+    real = _portable._careful_rows
+
+    def spy(be: Any, x2: Any, fmt: Any) -> Any:
+        seen.append(int(x2.shape[0]))
+        return real(be, x2, fmt)
+
+    monkeypatch.setattr(_portable, "_careful_rows", spy)
+    _check(fwk, "eager", x, "float32", f"{nbad} tie rows")
+    assert seen == [_portable.PATCH_ROWS if nbad <= _portable.PATCH_ROWS else m]
+
+
+@pytest.mark.parametrize(
+    ("fwk", "mode"), [m for m in MODES if m.values[1] == "jit"], indirect=["fwk"]
+)
+def test_patched_rows_bitwise_under_jit(fwk: Framework, mode: str) -> None:
+    for nbad in (1, 3, _portable.PATCH_ROWS + 1):
+        x = _tie_rows(64, 100, [0, 63, 20][:nbad] if nbad <= 3 else list(range(nbad)))
+        _check(fwk, mode, x, "float32", f"{nbad} tie rows")
+
+
 # ------------------------------------------------------------------------------ cond
+def test_torch_compile_cond_is_a_conditional() -> None:
+    # Under torch.compile the adapter's cond is torch.cond (one branch runs), not both branches
+    # and a where: the captured graph holds a cond node, and both outcomes are right.
+    torch = pytest.importorskip("torch", reason="torch is not installed")
+    graphs: list[str] = []
+
+    def record(gm: Any, inputs: Any) -> Any:
+        graphs.append(str(gm.graph))
+        return gm.forward
+
+    be = backend_of(torch.zeros(1))
+
+    def f(a: Any) -> Any:
+        return be.cond(a.sum() > 0, lambda: a * 2, lambda: a * 3)
+
+    torch._dynamo.reset()
+    g = torch.compile(f, backend=record, fullgraph=True)
+    assert g(torch.tensor([1.0, 2.0])).tolist() == [2.0, 4.0]
+    assert g(torch.tensor([-1.0, -2.0])).tolist() == [-3.0, -6.0]
+    assert len(graphs) == 1
+    assert "torch.ops.higher_order.cond" in graphs[0]
+    assert "torch.where" not in graphs[0]
+
+
 @pytest.mark.parametrize("fwk", ["numpy", "torch", "tensorflow", "jax"], indirect=True)
 def test_cond_runs_one_branch_eagerly(fwk: Framework) -> None:
     t = fwk.make(np.array([1.0, 2.0], dtype=np.float32), "float32")

@@ -88,10 +88,30 @@ def test_column_kernel_redoes_blocks_whose_sigma_was_wrong(dt: str) -> None:
     _assert_bits(got, exact_sum_along(x, (0,), False, dt), "column sums across magnitudes")
 
 
-def test_fortran_order_takes_the_column_kernel() -> None:
-    x = np.asfortranarray(_data("range", "float64", (40, 3000), seed=1))
-    got = _host_sum(x, (1,), "float64")
-    _assert_bits(got, exact_sum_along(x, (1,), False, "float64"), "F-order row sums")
+@pytest.mark.parametrize(
+    ("order", "axes", "kernel"),
+    [("F", (1,), "sum_cols"), ("C", (0,), "sum_cols"), ("C", (1,), "sum_rows")],
+)
+def test_layout_picks_the_kernel_without_a_copy(
+    monkeypatch: pytest.MonkeyPatch, order: str, axes: tuple[int, ...], kernel: str
+) -> None:
+    # Sums over the axis that is not contiguous (rows of an F array, axis 0 of a C array) take
+    # the column kernel on a view of the input itself, not the row kernel on a transposed copy.
+    from unireduce._exact import _host
+
+    x = np.asarray(_data("range", "float64", (40, 3000), seed=1), order=order)
+    seen: list[tuple[str, bool]] = []
+    for name in ("sum_rows", "sum_cols"):
+        real = getattr(_host, name)
+
+        def spy(a: np.ndarray, out: str, _name: str = name, _real: Any = real) -> Any:
+            seen.append((_name, np.shares_memory(a, x)))
+            return _real(a, out)
+
+        monkeypatch.setattr(_host, name, spy)
+    got = _host_sum(x, axes, "float64")
+    assert seen == [(kernel, True)]
+    _assert_bits(got, exact_sum_along(x, axes, False, "float64"), f"{order}-order axes {axes}")
 
 
 @pytest.mark.parametrize("dt", ["float32", "float64"])

@@ -225,6 +225,10 @@ class Backend(abc.ABC):
         """Arrays joined along ``axis`` (negative allowed)."""
         raise NotImplementedError(f"{self.name}: concat")
 
+    def take(self, x: Array, idx: Array, axis: int) -> Array:
+        """The slices of ``x`` at the integer indices ``idx`` (1-D, in range) along ``axis``."""
+        raise NotImplementedError(f"{self.name}: take")
+
     def permute_dims(self, x: Array, perm: tuple[int, ...]) -> Array:
         """``x`` with its axes permuted."""
         raise NotImplementedError(f"{self.name}: permute_dims")
