@@ -187,9 +187,8 @@ class JaxBackend(Backend):
     def make_complex(self, re: Any, im: Any) -> Any:
         return self.jax.lax.complex(re, im)
 
-    def barrier(self, x: Any, *deps: Any) -> Any:
-        ob = self.jax.lax.optimization_barrier
-        return ob((x, *deps)) if deps else ob(x)
+    def barrier(self, x: Any, *after: Any) -> Any:
+        return self.jax.lax.optimization_barrier((x, *after))[0]
 
     def cond(self, pred: Any, true_fn: Callable[[], Any], false_fn: Callable[[], Any]) -> Any:
         # Eagerly lax.cond would still trace both branches: a concrete predicate picks in Python.

@@ -201,17 +201,16 @@ class TensorFlowBackend(Backend):
     def make_complex(self, re: Any, im: Any) -> Any:
         return self.tf.complex(re, im)
 
-    def barrier(self, x: Any, *deps: Any) -> Any:
+    def barrier(self, x: Any, *after: Any) -> Any:
         # TF has no public optimization barrier; tf2xla's XlaOptimizationBarrier op (the one
         # jax.lax.optimization_barrier lowers to) runs in graphs, under XLA and eagerly.
         if self.tf.executing_eagerly():
-            return (x, *deps) if deps else x
+            return x
         try:
             from tensorflow.compiler.tf2xla.python.xla import optimization_barrier
         except ImportError:  # pragma: no cover - a private module; without it, no barrier
-            return (x, *deps) if deps else x
-        out = optimization_barrier(x, *deps)
-        return tuple(out) if deps else out[0]
+            return x
+        return optimization_barrier(x, *after)[0]
 
     def cond(self, pred: Any, true_fn: Callable[[], Any], false_fn: Callable[[], Any]) -> Any:
         # Eager tf.cond runs the taken branch only; in a graph (and under XLA) it is a conditional.

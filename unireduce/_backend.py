@@ -252,8 +252,8 @@ class Backend(abc.ABC):
 
         A concrete ``pred`` runs one branch (a Python ``if``; one host sync); a traced one runs
         both and selects with :meth:`where`, which is always correct. Adapters whose compiler
-        has a conditional (``jax.lax.cond``, ``tf.cond``) override this so a traced call runs
-        one branch too.
+        has a conditional (``jax.lax.cond``, ``tf.cond``, ``torch.cond``) override this so a
+        traced call runs one branch too.
 
         >>> import numpy as np
         >>> from unireduce._registry import backend_of
@@ -265,17 +265,17 @@ class Backend(abc.ABC):
             return true_fn() if bool(self.to_python(pred)) else false_fn()
         return self.where(pred, true_fn(), false_fn())
 
-    def barrier(self, x: Array, *deps: Array) -> Any:
-        """``x`` (alone) or ``(x, *deps)``, unchanged, as a point a compiler must not optimize
-        across: ops on the result are not merged with ops on the inputs, and they run after
-        ``deps`` exist. The default (no compiler) is the identity.
+    def barrier(self, x: Array, *after: Array) -> Array:
+        """``x``, unchanged, as a point a compiler must not optimize across: ops on the result
+        are not merged with ops on ``x``'s producers, and they run after ``after`` exist. The
+        default (no compiler) is the identity.
 
         >>> import numpy as np
         >>> from unireduce._registry import backend_of
         >>> backend_of(np.zeros(1)).barrier(np.ones(2)).tolist()
         [1.0, 1.0]
         """
-        return (x, *deps) if deps else x
+        return x
 
     def guard(self, y: Array, bad: Array, err: Exception) -> Array:
         """``y``, made to raise ``err`` when it is evaluated if the 0-d boolean ``bad`` holds.

@@ -530,16 +530,16 @@ def _quick_rows(be: Backend, x2: Array, fmt: Fmt) -> tuple[Array, Array]:
     # Where invalid operations warn (NumPy), rows holding NaN, inf or values whose sigma could
     # overflow are zeroed first (and refused below). A max that drops NaN (not
     # IEEE maxNum-free everywhere) only lets the NaN reach y, which the certificate refuses.
-    length, levels = k_len, 1  # the number of levels, as the loop below runs them
-    while length > wk.block:
-        length, levels = (wk.levels + 2) * -(-length // wk.block), levels + 1
-    limit = 2.0 ** (wk.bias - 3 - levels * (wk.h + 3))  # sigma grows by <= 2**(h + 2) a level
     if be.float_errors_silent:
         # NaN, inf and overflow propagate to y, e or Delta and fail the certificate; a pass over
         # the data to refuse them first (and a select feeding the block reshape, which XLA CPU
         # fuses 3-5x slower) would cost more than the sum.
         row_valid = None
     else:
+        length, levels = k_len, 1  # the number of levels, as the loop below runs them
+        while length > wk.block:
+            length, levels = (wk.levels + 2) * -(-length // wk.block), levels + 1
+        limit = 2.0 ** (wk.bias - 3 - levels * (wk.h + 3))  # sigma grows <= 2**(h + 2) a level
         row_valid = be.max(abs(a), (1,), False) <= limit
         a = be.where(be.reshape(row_valid, (m, 1)), a, 0)
     scale = 2.0 ** (2 * wk.lb - 2 * wf.p + 2)  # per-block factor, doubled for the fl-sum of sigmas
@@ -561,7 +561,7 @@ def _quick_rows(be: Backend, x2: Array, fmt: Fmt) -> tuple[Array, Array]:
             for j in range(depth + 1):
                 # One pass per output: a barrier (after the previous output) keeps XLA from
                 # merging them into one multi-output fusion, measured 3-5x slower on CPU.
-                cur = be.barrier(blk) if prev is None else be.barrier(blk, prev)[0]
+                cur = be.barrier(blk) if prev is None else be.barrier(blk, prev)
                 s, sig = _quick_chain(be, cur, wk, j, depth)
                 prev = s
                 outs[j].append(s)
