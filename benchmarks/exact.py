@@ -7,7 +7,8 @@ and prints best-of-``--repeat`` times of native and exact mode and their ratio. 
 * ``host``: the fused Numba kernel on the zero-copy view of a CPU array (``--threads`` threads);
 * ``portable``: the framework's array ops, eager (numpy/torch) or under the JIT compiler
   (``jax.jit``, ``tf.function(jit_compile=True)``, and ``torch.compile(fullgraph=True)`` with
-  Inductor for the backend name ``torch.compile``); native is timed the same way.
+  Inductor for the backend name ``torch.compile``); native is timed the same way. The backend
+  name ``jax_x64`` runs JAX with x64 on for every dtype (``jax`` turns it on for float64 only).
 
 Usage::
 
@@ -168,9 +169,12 @@ def _framework(name: str, threads: int) -> tuple[Any, Any, Any, dict[str, Any]]:
                 "cumsum": lambda a: tf.math.cumsum(a, 0),
             },
         )
-    if name == "jax":
+    if name in ("jax", "jax_x64"):
         import jax
         import jax.numpy as jnp
+
+        if name == "jax_x64":  # float64 work for float32 data too (exact cumsum's float route)
+            jax.config.update("jax_enable_x64", True)
 
         return (
             jnp.asarray,

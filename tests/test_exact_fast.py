@@ -23,7 +23,7 @@ import pytest
 from tests._frameworks import Framework, np_dtype
 from unireduce import _exact
 from unireduce._exact import _portable
-from unireduce._exactmath import exact_sum_along
+from unireduce._exactmath import exact_cumsum_along, exact_sum_along
 from unireduce._registry import backend_of
 
 FWS = ("numpy", "torch", "tensorflow", "jax", "jax_x64")
@@ -252,26 +252,40 @@ def _tie_rows(m: int, k: int, rows: list[int]) -> np.ndarray:
     return x
 
 
-@pytest.mark.parametrize("fwk", ["numpy", "torch", "jax", "array_api_strict"], indirect=True)
-@pytest.mark.parametrize("nbad", [1, _portable.PATCH_ROWS, _portable.PATCH_ROWS + 1])
-def test_uncertified_rows_are_patched_one_by_one(
-    fwk: Framework, nbad: int, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # Up to PATCH_ROWS rows the float-only try leaves uncertified are gathered and summed by the
-    # careful routes alone; beyond that the whole call takes them. Eagerly (a concrete branch)
-    # the rows handed to the careful route show which ran.
-    m, k = 100, 64
-    bad = [0, m - 1, *range(7, 7 + nbad - 2)][:nbad]
-    x = _tie_rows(m, k, bad)
+def _spy(monkeypatch: pytest.MonkeyPatch, name: str) -> list[int]:
+    """The row counts handed to the careful route ``name`` of ``_portable`` (eagerly a concrete
+    branch runs alone, so the list shows which route ran)."""
     seen: list[int] = []
-    real = _portable._careful_rows
+    real = getattr(_portable, name)
 
     def spy(be: Any, x2: Any, fmt: Any) -> Any:
         seen.append(int(x2.shape[0]))
         return real(be, x2, fmt)
 
-    monkeypatch.setattr(_portable, "_careful_rows", spy)
-    _check(fwk, "eager", x, "float32", f"{nbad} tie rows")
+    monkeypatch.setattr(_portable, name, spy)
+    return seen
+
+
+@pytest.mark.parametrize("fwk", ["numpy", "torch", "jax", "array_api_strict"], indirect=True)
+@pytest.mark.parametrize("nbad", [1, _portable.PATCH_ROWS, _portable.PATCH_ROWS + 1])
+@pytest.mark.parametrize("op", ["sum", "cumsum"])
+def test_uncertified_rows_are_patched_one_by_one(
+    fwk: Framework, nbad: int, op: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Up to PATCH_ROWS rows the float-only try leaves uncertified are gathered and redone by the
+    # careful routes alone; beyond that the whole call takes them. Eagerly (a concrete branch)
+    # the rows handed to the careful route show which ran. Sums: exact ties; cumsums (which
+    # certify ties): NaN prefixes.
+    m, k = 100, 64
+    bad = [0, m - 1, *range(7, 7 + nbad - 2)][:nbad]
+    if op == "sum":
+        x, route, check = _tie_rows(m, k, bad), "_careful_rows", _check
+    else:
+        x = np.random.default_rng(12).standard_normal((m, k)).astype(np.float32)
+        x[bad, 5] = np.nan
+        route, check = "_careful_cum_rows", _check_cum
+    seen = _spy(monkeypatch, route)
+    check(fwk, "eager", x, "float32", f"{nbad} bad rows, {op}")
     assert seen == [_portable.PATCH_ROWS if nbad <= _portable.PATCH_ROWS else m]
 
 
@@ -352,3 +366,96 @@ def test_cond_under_jit_selects(fwk: Framework) -> None:
     assert fwk.to_numpy(_jit(fwk, f)(t)).tolist() == [2.0, 4.0]
     small = fwk.make(np.array([1.0, 0.5], dtype=np.float32), "float32")
     assert fwk.to_numpy(_jit(fwk, f)(small)).tolist() == [3.0, 1.5]
+
+
+# ------------------------------------------------------------------------------ cumsum
+# Cumulative sums try a certified float-only route too (blocked extraction, exact in-block prefix
+# sums of each level, carries from the blocks' totals), tracking exactness so that exact ties
+# round to even; a row with any uncertified prefix takes the integer route.
+def _check_cum(fw: Framework, mode: str, x: np.ndarray, dt: str, what: str) -> None:
+    """Exact prefix sums of ``x`` (M, K) along axis 1 (portable path) equal the oracle's bits."""
+    t = fw.make(np.ascontiguousarray(x), dt)
+    be = backend_of(t)
+
+    def f(a: Any) -> Any:
+        return _exact.cumsum(be, a, 1, dt, path="portable")
+
+    got = fw.to_numpy((_jit(fw, f) if mode == "jit" else f)(t))
+    want = exact_cumsum_along(x, 1, dt)
+    assert got.dtype == want.dtype, f"{what}: dtype {got.dtype} != {want.dtype}"
+    bad = np.argwhere(_bits(got) != _bits(want))
+    assert bad.size == 0, (
+        f"{what}: prefix {tuple(bad[0])}: got {got[tuple(bad[0])]!r}, want {want[tuple(bad[0])]!r}"
+    )
+
+
+def _benign_cum(dt: str, shape: tuple[int, int], seed: int) -> np.ndarray:
+    """Random rows over 2**16 of magnitudes (early prefixes are often exact ties in float32),
+    a row that steps over 2**(p + 1) by ones (every other prefix an exact tie), and a row with
+    leading zeros (exact +0 prefixes)."""
+    p = {"float16": 11, "float32": 24, "float64": 53}[dt]
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(shape) * 2.0 ** rng.integers(-8, 8, shape)
+    x[-1] = 1.0
+    x[-1, 0] = 2.0 ** min(p + 1, 15)
+    if shape[0] > 2:
+        x[1, : shape[1] // 3] = 0.0
+    return x.astype(np_dtype(dt))
+
+
+def _cum_cases(dt: str, k: int) -> tuple[np.ndarray, list[str]]:
+    """Benign rows (certified) and every adversarial case (padded with -0.0), one (M, k) array:
+    one compilation per dtype under a JIT."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        cases = {"benign": _benign_cum(dt, (3, k), k), **_adversarial(dt, np.random.default_rng(8))}
+    rows = [np.pad(x, ((0, 0), (0, k - x.shape[1])), constant_values=-0.0) for x in cases.values()]
+    names = [c for c, x in cases.items() for _ in range(x.shape[0])]
+    return np.concatenate(rows).astype(np_dtype(dt)), names
+
+
+@pytest.mark.parametrize(("fwk", "mode"), MODES, indirect=["fwk"])
+def test_cumsum_rows_bitwise(fwk: Framework, mode: str) -> None:
+    # k = 1100: two blocks of float64 work, many of float32 work (carries through two levels).
+    for dt in _dtypes(fwk):
+        x, names = _cum_cases(dt, 1100)
+        _check_cum(fwk, mode, x, dt, f"{dt} rows {names}")
+        if mode == "eager":
+            _check_cum(fwk, mode, _benign_cum(dt, (3, 40_000), 3), dt, f"long {dt} rows")
+
+
+@pytest.mark.parametrize("fwk", FWS, indirect=True)
+def test_cumsum_fast_route_certifies_benign_rows(
+    fwk: Framework, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Ties, exact zeros and random rows with 2**16 of spread are all certified (exactness is
+    # tracked), on backends that flush subnormals too: the integer route never runs.
+    seen = _spy(monkeypatch, "_careful_cum_rows")
+    for dt in _dtypes(fwk):
+        _check_cum(fwk, "eager", _benign_cum(dt, (4, 3000), 5), dt, f"benign {dt}")
+    assert seen == []
+
+
+@pytest.mark.parametrize("fwk", ["jax", "jax_x64", "tensorflow"], indirect=True)
+def test_cumsum_fast_route_certifies_under_jit(fwk: Framework) -> None:
+    dt = "float32"
+    t = fwk.make(_benign_cum(dt, (4, 3000), 6), dt)
+    be = backend_of(t)
+    ok = _jit(fwk, lambda a: _portable._quick_cum_rows(be, a, _portable.FORMATS[dt])[1])(t)
+    assert np.asarray(fwk.to_numpy(ok)).tolist() == [True] * 4
+
+
+@pytest.mark.parametrize("dt", ["float16", "float32", "float64"])
+@pytest.mark.parametrize("case", [c for c, _ in REFUSED])
+def test_cumsum_certificate_on_adversarial_rows(dt: str, case: str) -> None:
+    # A certified row is right whatever the data. NaN or inf, an exact result that overflows or
+    # is subnormal, and all -0 prefixes are never certified; ties and cancellation may be (the
+    # route tracks exactness), and must then be right.
+    with np.errstate(over="ignore", invalid="ignore"):
+        x = _adversarial(dt, np.random.default_rng(3))[case]
+    be = backend_of(x)
+    yo, ok = (np.asarray(v) for v in _portable._quick_cum_rows(be, x, _portable.FORMATS[dt]))
+    want = exact_cumsum_along(x, 1, dt)
+    same = (_bits(yo) == _bits(want)).all(axis=1)
+    assert not (ok & ~same).any(), f"{case}: a wrong row was certified"
+    if case in ("special", "overflow", "zeros", "subnormal"):
+        assert not ok.any(), f"{case}: rows {np.flatnonzero(ok)} certified"

@@ -24,6 +24,7 @@ Lanes are int64 with 32-bit digits where the device has int64, else int32 with 1
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -379,7 +380,6 @@ def _fast_rows(be: Backend, x2: Array, fmt: Fmt) -> tuple[Array, Array]:
     wk = _WORK["float64" if "float64" in be.supported_dtypes() else "float32"]
     wf = wk.fmt
     wdt = be.native_dtype(wf.name)
-    wint = be.native_dtype(f"int{wf.nbits}")
     i32 = be.native_dtype("int32")
     oint = be.native_dtype(f"int{fmt.nbits}")
     olane = i32 if fmt.nbits == 16 else oint
@@ -438,41 +438,30 @@ def _fast_rows(be: Backend, x2: Array, fmt: Fmt) -> tuple[Array, Array]:
         dexp = be.where(bd > dexp, bd, dexp)
     delta = _pow2(be, dexp + (wk.bias + (len(bounds) - 1).bit_length()), wf)
 
-    out_ok = row_ok
-    if fmt.name == wf.name:
-        yo = yw = y
-    else:  # a y beyond the output's largest finite value takes the exact path (inf or not)
-        fits = abs(y) <= (2.0 - 2.0 ** (1 - fmt.p)) * 2.0 ** (fmt.emask - 1 - bias_in)
-        out_ok = out_ok & fits
-        yo = be.astype(be.where(fits, y, 0), be.native_dtype(fmt.name))
-        yw = be.astype(yo, wdt)
-    ob = be.astype(be.bitcast(yo, oint), olane)
-    of = be.bitwise_and(be.shift_right(ob, fmt.p - 1), fmt.emask)
-    pow_two = be.bitwise_and(ob, (1 << (fmt.p - 1)) - 1) == 0
-    # y_out finite and normal, and its quarter ulp normal in the work format.
-    out_ok = out_ok & (of >= max(1, emin + fmt.p + 2 + bias_in)) & (of < fmt.emask)
-    dfield = be.astype(of, wint) + (wk.bias - bias_in - fmt.p)
-    half = _pow2(be, dfield, wf)  # half an ulp of y_out
-    quarter = _pow2(be, dfield - 1, wf)
-    d = y - yw  # exact: y and y_out are within a factor 2
-    # Certificate with the bound: |d| + |e| + Delta below the nearer boundary.
-    gap = (abs(d) + abs(e)) + delta
-    cert = gap < be.where(pow_two, quarter, half) * (1.0 - 2.0 ** (3 - wf.p))
-    # Exact rows: V - y_out = d + e = zh + zl exactly; compare with the boundary on its side and
-    # break an exact tie to even (at the largest finite value the odd significand sends it to inf).
-    zh, zl = _two_sum(d, e)
-    away = (zh > 0) == (yw > 0)
-    dist = be.where(away | ~pow_two, half, quarter)
-    azh = abs(zh)
-    below = (azh < dist) | ((azh == dist) & (((zl < 0) & (zh > 0)) | ((zl > 0) & (zh < 0))))
-    tie = (azh == dist) & (zl == 0) & (be.bitwise_and(ob, 1) == 0)
-    cert = cert | (exact & (below | tie))
+    yo, cert = _certify(be, y, e, delta, fmt, wf, exact=exact)
     # Exactly zero sums: -0 if every input is -0, else +0 (IEEE 754 addition).
     zero_res = (rowflag <= 1) | (exact & (y == 0))
-    ok = row_ok & (zero_res | (out_ok & cert))
+    ok = row_ok & (zero_res | cert)
     zbits = be.astype(rowflag == 0, olane) * -(1 << (fmt.nbits - 1))
     zero = be.bitcast(be.astype(zbits, oint), be.native_dtype(fmt.name))
     return be.where(zero_res, zero, yo), ok
+
+
+def _sanitize(be: Backend, a: Array, wf: Fmt, growth: int) -> tuple[Array, Array | None]:
+    """``a`` (M, K) and ``None`` where float operations are silent; else ``a`` with the rows
+    holding NaN, inf or values above ``2**(bias - 3 - growth)`` (whose sigmas could overflow)
+    zeroed, and which rows were kept (M,), for the certificate to refuse the others.
+
+    Where invalid operations warn (NumPy) they must not happen. Elsewhere NaN, inf and overflow
+    propagate to y, e or Delta and fail the certificate; a pass over the data to refuse them first
+    (and a select feeding the block reshape, which XLA CPU fuses 3-5x slower) would cost more
+    than the sum. A max that drops NaN only lets the NaN reach y, which the certificate refuses.
+    """
+    if be.float_errors_silent:
+        return a, None
+    limit = 2.0 ** ((1 << (wf.ebits - 1)) - 4 - growth)
+    row_valid = be.max(abs(a), (1,), False) <= limit
+    return be.where(be.reshape(row_valid, (int(a.shape[0]), 1)), a, 0), row_valid
 
 
 def _quick_chain(be: Backend, blk: Array, wk: _Work, j: int, depth: int) -> tuple[Array, Array]:
@@ -525,23 +514,11 @@ def _quick_rows(be: Backend, x2: Array, fmt: Fmt) -> tuple[Array, Array]:
     wdt = be.native_dtype(wf.name)
     m, k_len = int(x2.shape[0]), int(x2.shape[1])
     emin = 1 - wk.bias
-    bias_in = (1 << (fmt.ebits - 1)) - 1
     a = x2 if fmt.name == wf.name else be.astype(x2, wdt)
-    # Where invalid operations warn (NumPy), rows holding NaN, inf or values whose sigma could
-    # overflow are zeroed first (and refused below). A max that drops NaN (not
-    # IEEE maxNum-free everywhere) only lets the NaN reach y, which the certificate refuses.
-    if be.float_errors_silent:
-        # NaN, inf and overflow propagate to y, e or Delta and fail the certificate; a pass over
-        # the data to refuse them first (and a select feeding the block reshape, which XLA CPU
-        # fuses 3-5x slower) would cost more than the sum.
-        row_valid = None
-    else:
-        length, levels = k_len, 1  # the number of levels, as the loop below runs them
-        while length > wk.block:
-            length, levels = (wk.levels + 2) * -(-length // wk.block), levels + 1
-        limit = 2.0 ** (wk.bias - 3 - levels * (wk.h + 3))  # sigma grows <= 2**(h + 2) a level
-        row_valid = be.max(abs(a), (1,), False) <= limit
-        a = be.where(be.reshape(row_valid, (m, 1)), a, 0)
+    length, levels = k_len, 1  # the number of levels, as the loop below runs them
+    while length > wk.block:
+        length, levels = (wk.levels + 2) * -(-length // wk.block), levels + 1
+    a, row_valid = _sanitize(be, a, wf, levels * (wk.h + 3))
     scale = 2.0 ** (2 * wk.lb - 2 * wf.p + 2)  # per-block factor, doubled for the fl-sum of sigmas
     terms: list[Array] = []
     while True:
@@ -587,26 +564,246 @@ def _quick_rows(be: Backend, x2: Array, fmt: Fmt) -> tuple[Array, Array]:
     # work format, at most 8 * K of them.
     tiny = max(emin, 2 - (1 << (fmt.ebits - 1)))
     delta = (delta + 2.0 ** (tiny + 4 + max(k_len - 1, 1).bit_length())) * 2.0
+    yo, ok = _certify(be, y, e, delta, fmt, wf)
+    return yo, ok if row_valid is None else row_valid & ok
 
+
+def _round_odd(be: Backend, y: Array, e: Array, wf: Fmt) -> Array:
+    """``y + e`` (a TwoSum pair) rounded to odd in the work format: rounding that once more to a
+    format at least two bits narrower is correct. Rounding ``y`` alone is not when it sits on a
+    rounding boundary of the output (64.90625 + 7.7e-7 rounds up in float16, 64.90625 to even,
+    down)."""
+    wint = be.native_dtype(f"int{wf.nbits}")
+    bits = be.bitcast(y, wint)
+    below = (e != 0) & ((e < 0) != (y < 0))  # |y + e| < |y|: truncation is one ulp below
+    bits = bits - be.astype(below, wint)
+    odd = be.astype((e != 0) & (be.bitwise_and(bits, 1) == 0), wint)
+    return be.bitcast(bits + odd, be.native_dtype(wf.name))
+
+
+def _to_odd32(be: Backend, y: Array, wf: Fmt) -> Array:
+    """``y`` (float64) rounded to float32 to odd: one more rounding to a format of at most 22 bits
+    (float16, bfloat16) is then correct. torch converts float64 to float16 through float32
+    (two roundings: 64.90625077 became 64.875, not 64.9375), which the certificate refused."""
+    i32 = be.native_dtype("int32")
+    y32 = be.astype(y, be.native_dtype("float32"))
+    back = be.astype(y32, be.native_dtype(wf.name))
+    bits = be.bitcast(y32, i32)
+    bits = bits - be.astype(abs(back) > abs(y), i32)  # truncated: magnitude rounded down
+    odd = be.astype((back != y) & (be.bitwise_and(bits, 1) == 0), i32)
+    return be.bitcast(bits + odd, be.native_dtype("float32"))
+
+
+def _certify(
+    be: Backend, y: Array, e: Array, delta: Array, fmt: Fmt, wf: Fmt, exact: Array | None = None
+) -> tuple[Array, Array]:
+    """``y`` rounded to ``fmt``, and whether that is certainly the exactly rounded value of ``V``,
+    given ``|V - (y + e)| <= delta`` (``y``, ``e`` a TwoSum pair in the work format ``wf``).
+
+    ``y_out`` and a quarter of its ulp must be normal (TF and XLA flush subnormals) and finite;
+    NaN anywhere fails. The gap ``|y - y_out| + |e| + delta`` is computed with two roundings,
+    covered by the factor ``1 - 8 * eps`` on the distance to the nearest rounding boundary."""
+    emin = 2 - (1 << (wf.ebits - 1))
+    bias_w = (1 << (wf.ebits - 1)) - 1
+    bias_in = (1 << (fmt.ebits - 1)) - 1
     top = (2.0 - 2.0 ** (1 - fmt.p)) * 2.0 ** (fmt.emask - 1 - bias_in)  # largest finite
     low = 2.0 ** max(emin + fmt.p + 3, 1 - bias_in)  # y_out and a quarter ulp of it stay normal
     fits = (abs(y) <= top) & (abs(y) >= low)
     if fmt.name == wf.name:
         yo = yw = y
     else:
-        yo = be.astype(be.where(fits, y, 0), be.native_dtype(fmt.name))
-        yw = be.astype(yo, wdt)
+        yc = _round_odd(be, be.where(fits, y, 0), be.where(fits, e, 0), wf)
+        if fmt.nbits == 16 and wf.nbits == 64:
+            yc = _to_odd32(be, yc, wf)
+        yo = be.astype(yc, be.native_dtype(fmt.name))
+        yw = be.astype(yo, be.native_dtype(wf.name))
     fits = fits & (abs(yw) >= low) & (abs(yw) <= top)
     oint = be.native_dtype(f"int{fmt.nbits}")
     olane = be.native_dtype("int32") if fmt.nbits == 16 else oint
     ob = be.astype(be.bitcast(yo, oint), olane)
     of = be.bitwise_and(be.shift_right(ob, fmt.p - 1), fmt.emask)
     pow_two = be.bitwise_and(ob, (1 << (fmt.p - 1)) - 1) == 0
-    dfield = be.astype(of, be.native_dtype(f"int{wf.nbits}")) + (wk.bias - bias_in - fmt.p)
-    dist = _pow2(be, dfield - be.astype(pow_two, be.native_dtype(f"int{wf.nbits}")), wf)
-    gap = (abs(y - yw) + abs(e)) + delta
-    ok = fits & (gap < dist * (1.0 - 2.0 ** (3 - wf.p)))
-    return yo, ok if row_valid is None else row_valid & ok
+    wint = be.native_dtype(f"int{wf.nbits}")
+    dfield = be.astype(of, wint) + (bias_w - bias_in - fmt.p)
+    half = _pow2(be, dfield, wf)
+    quarter = _pow2(be, dfield - 1, wf)
+    d = y - yw  # exact: y and y_out are within a factor 2
+    gap = (abs(d) + abs(e)) + delta
+    # Below a power of two the boundary is a quarter ulp away, unless V surely lies above it.
+    away = ((d > 0) == (yw > 0)) & (abs(d) > abs(e) + delta)
+    cert = gap < be.where(pow_two & ~away, quarter, half) * (1.0 - 2.0 ** (3 - wf.p))
+    if exact is not None:
+        # Where V = y + e exactly: V - y_out = d + e = zh + zl exactly; compare with the boundary
+        # on its side and break an exact tie to even (at the largest finite value the odd
+        # significand sends it to inf, refused by ``fits``).
+        zh, zl = _two_sum(d, e)
+        away = (zh > 0) == (yw > 0)
+        dist = be.where(away | ~pow_two, half, quarter)
+        azh = abs(zh)
+        below = (azh < dist) | ((azh == dist) & (((zl < 0) & (zh > 0)) | ((zl > 0) & (zh < 0))))
+        tie = (azh == dist) & (zl == 0) & (be.bitwise_and(ob, 1) == 0)
+        cert = cert | (exact & (below | tie))
+    return yo, fits & cert
+
+
+# ---------------------------------------------------------------------------------- fast cumsum
+# Cumulative sums by the same extraction, per block of B values with sigma from the block's
+# maximum (issue 5: the integer route was 27.6x jnp.cumsum under jax.jit). Level j's values q_j are
+# multiples of ulp(sigma_j) whose partial sums of any contiguous run stay below sigma_j, so their
+# in-block prefix sums are exact in ANY order (a sequential loop or a parallel scan: every prefix
+# a scan computes is some tree of additions of its own terms); the last tail r (|r| <= 2 eps
+# sigma_d) has in-block prefix sums erring by at most gamma_{B-1} * B * 2 eps * sigma_d <
+# 2**(2lb - 2p + 2) * sigma_d. Each block's totals (d exact, one approximate) are a shorter row
+# whose prefix sums, computed the same way (recursively), give every block its carry as a
+# double-double (hi, lo) with a bound. Every element then adds carry and in-block prefixes with
+# TwoSum into y + e, tracking the rounding of the low part, and the result is certified element
+# by element as for sums. A row with any uncertified prefix (a tie, heavy cancellation, an exact
+# zero, NaN or inf) takes the integer route.
+#
+# Work format and levels: float64 where the backend has it (B = 1024; one level for data of 32
+# bits or fewer, which leaves tails only for values below 2**-17 max|a|, two for float64 data),
+# else float32 (B = 32, three levels for float32 data, two for float16 and bfloat16). The bound of
+# a prefix grows with the row, while a zero-crossing prefix of a random walk needs an absolute
+# error far below its own small magnitude: the levels keep the bound of a 10**7-element row
+# near 2**-60 max|a| (float64 work) or 2**-43 max|a| (float32 work).
+@dataclass(frozen=True)
+class _CumWork:
+    """Work format of the certified cumsum, its levels and block (``2**h >= block + 2``)."""
+
+    fmt: Fmt
+    levels: int
+    block: int
+    h: int
+    lb: int  # 2**lb >= block
+    rec_levels: int  # levels for the rows of block totals
+
+
+def _cum_work(be: Backend, fmt: Fmt) -> _CumWork:
+    """The work format and levels for cumulative sums of ``fmt`` data on ``be``."""
+    # Block totals are multiples of their block's finest grid, and grow by up to 2**lb a
+    # recursion level: extracting them whole (their tails vanish, the carries stay exact) takes
+    # more levels than the data, about as many more as 2**lb-fold growths fit a level's bits
+    # (p - h - 2: 40 in float64 work, 16 in float32 work), on rows B / (d + 1) times shorter.
+    if "float64" in be.supported_dtypes():
+        d = 2 if fmt.p > 11 else 1
+        return _CumWork(FORMATS["float64"], d, 1024, 11, 10, d + 2)
+    d = 3 if fmt.p > 11 else 2
+    return _CumWork(FORMATS["float32"], d, 32, 6, 5, d + 3)
+
+
+def _cum_dd(
+    be: Backend, a: Array, wk: _CumWork, floor: float, depth: int
+) -> tuple[Array, Array, Array]:
+    """Prefix sums of the rows of ``a`` (M, L) as ``y + e`` (TwoSum pairs, (M, L) each) and a
+    bound (M, L) on the error of each, in the work format (0: exact), by ``depth`` extraction
+    levels per block."""
+    wf = wk.fmt
+    wdt = be.native_dtype(wf.name)
+    m, k_len = int(a.shape[0]), int(a.shape[1])
+    b = min(wk.block, k_len)
+    nb = -(-k_len // b)
+    blk = be.reshape(_pad_last(be, a, nb * b - k_len), (m, nb, b))
+    mx = be.max(abs(blk), (2,), True)  # (M, nb, 1)
+    sig = mx * 2.0 ** (wk.h + 1) + floor
+    cur = blk
+    parts = []
+    for lvl in range(depth):
+        q = (cur + sig) - sig
+        parts.append(be.cumsum(q, 2, wdt))
+        cur = cur - q
+        if lvl < depth - 1:  # next sigma >= 2**(h + 1) * max|r|, as |r| <= 2 * eps * sigma
+            sig = sig * 2.0 ** (wk.h + 2 - wf.p) + floor
+    parts.append(be.cumsum(cur, 2, wdt))
+    # The tail's in-block prefix sums err by at most gamma_{B-1} * sum|r| (0 when every r is 0;
+    # the factor 2 covers the rounding of the float sum; a product that flushes to 0 leaves a sum
+    # of multiples of 2**emin below 2**(emin + p): exact anyway).
+    beta = be.sum(abs(cur), (2,), True, wdt) * 2.0 ** (wk.lb + 1 - wf.p)  # (M, nb, 1)
+    if nb == 1:
+        t, r, exact_parts = parts[0], None, parts[1:-1]
+        carry_bound = None
+    else:
+        tot = be.concat([v[:, :, b - 1 :] for v in parts], 2)  # (M, nb, d + 1)
+        tot = be.reshape(tot, (m, nb * (depth + 1)))
+        gy, ge, gd = _cum_dd(be, tot, wk, floor, wk.rec_levels)
+        # Carry into block i: the prefix through block i - 1 (the last of its d + 1 totals), with
+        # its own bound plus those of the tails of blocks 0 .. i - 1.
+        incl = [be.reshape(v, (m, nb, depth + 1))[:, :, depth:] for v in (gy, ge, gd)]
+        t, r, cd = (be.concat([v[:, :1] * 0.0, v[:, : nb - 1]], 1) for v in incl)
+        tails = be.cumsum(beta, 1, wdt) - beta  # (M, nb, 1), exclusive
+        carry_bound = cd + tails * 2.0
+        exact_parts = parts[:-1]
+    bound = beta
+    if carry_bound is not None:
+        bound = bound + carry_bound
+    # The exact levels go into t by TwoSum; their errors and the tail into r, again by TwoSum,
+    # whose dropped errors (0 when r's additions are exact) are summed in ``loc``.
+    loc = None
+    for v in [*exact_parts, None]:
+        if v is not None:
+            t, ek = _two_sum(t, v)
+        else:
+            ek = parts[-1]
+        if r is None:
+            r = ek
+            continue
+        r, lost = _two_sum(r, ek)
+        loc = abs(lost) if loc is None else loc + abs(lost)
+    y, e = _two_sum(t, r)
+    # (M, nb, B): the block bounds broadcast along the block (a select, no arithmetic on y).
+    bound = be.where(y == 0, bound, bound) if loc is None else bound + loc * 2.0
+    full = (m, nb * b)
+    y, e, bound = (be.reshape(v, full)[:, :k_len] for v in (y, e, bound))
+    return y, e, bound
+
+
+def _quick_cum_rows(be: Backend, x2: Array, fmt: Fmt) -> tuple[Array, Array]:
+    """Certified float-only cumsum: prefix sums (M, K) of ``x2`` rounded to ``fmt`` and whether
+    every prefix of a row is certified (M,).
+
+    Exactness is tracked (a bound of 0), so exact ties round to even and exact zeros are +0;
+    rows holding a -0 leave their zero prefixes to the integer route (an all -0 prefix is -0).
+    Where the device flushes subnormals every value must be a multiple of ``2**emin`` of the work
+    format, and so is then everything computed from them: no operation flushes. Narrower inputs
+    are (their subnormals rebuilt from the integer significand, which no cast flushes); rows of
+    same-format data holding a nonzero value below ``2**(emin + p - 1)`` are refused.
+    """
+    wk = _cum_work(be, fmt)
+    wf = wk.fmt
+    k_len = int(x2.shape[1])
+    i32 = be.native_dtype("int32")
+    emin = 2 - (1 << (wf.ebits - 1))
+    oint = be.native_dtype(f"int{fmt.nbits}")
+    u = be.astype(be.bitcast(x2, oint), i32 if fmt.nbits == 16 else oint)
+    absb = be.bitwise_and(u, (1 << (fmt.nbits - 1)) - 1)
+    a = x2 if fmt.name == wf.name else be.astype(x2, be.native_dtype(wf.name))
+    # 1 for a -0, 2 for a value too small where the device flushes subnormals.
+    kind = be.astype(u == -(1 << (fmt.nbits - 1)), i32)
+    if be.capabilities.flushes_subnormals:
+        if fmt.name != wf.name and fmt.qmin >= emin:
+            # Input subnormals, normal in the work format, are rebuilt from their integer
+            # significand (a flushing cast would drop them); every input is then a multiple of
+            # 2**qmin >= 2**emin of the work format.
+            sub = be.astype(be.where(u < 0, -absb, absb), be.native_dtype(wf.name))
+            a = be.where(absb < (1 << (fmt.p - 1)), sub * 2.0**fmt.qmin, a)
+        else:
+            bias_in = (1 << (fmt.ebits - 1)) - 1
+            low_field = max(1, emin + wf.p - 1 + bias_in)  # input field of 2**(emin + p - 1)
+            thr = min(low_field, fmt.emask) << (fmt.p - 1)
+            kind = be.where((absb != 0) & (absb < thr), 2, kind)
+    length, levels = k_len, 1
+    while length > wk.block:
+        length, levels = (wk.rec_levels + 1) * -(-length // wk.block), levels + 1
+    a, row_valid = _sanitize(be, a, wf, levels * (wk.h + 3))
+    floor = 2.0 ** (emin + wf.p + 1)
+    y, e, delta = _cum_dd(be, a, wk, floor, wk.levels)
+    flag = be.max(kind, (1,), True)  # (M, 1)
+    yo, ok = _certify(be, y, e, delta, fmt, wf, exact=delta == 0)
+    # An exact zero: +0, unless the row holds a -0 (the prefix might be all -0).
+    zero = (delta == 0) & (y == 0)
+    ok = be.where(zero, flag == 0, ok) & (flag != 2)
+    yo = be.where(zero, 0, yo)  # +0
+    row_ok = be.max(be.astype(~ok, i32), (1,), False) == 0
+    return yo, row_ok if row_valid is None else row_valid & row_ok
 
 
 def _all(be: Backend, ok: Array) -> Array:
@@ -650,11 +847,21 @@ def _careful_rows(be: Backend, x2: Array, fmt: Fmt) -> Array:
     return be.cond(_all(be, ok), lambda: fast, lambda: _float_rows_exact(be, x2, fmt, False))
 
 
-def _patch_rows(be: Backend, x2: Array, fmt: Fmt, quick: Array, ok: Array) -> Array:
-    """``quick`` (M,) with its uncertified rows (at most ``PATCH_ROWS``) summed carefully: the
-    failing rows are gathered into a (PATCH_ROWS, K) array (unused slots repeat row 0), summed,
-    and scattered back by their rank among the failures (no data-dependent shapes: works traced).
-    """
+def _careful_cum_rows(be: Backend, x2: Array, fmt: Fmt) -> Array:
+    """Exact row prefix sums (M, K) of ``x2`` by the integer algorithm."""
+    return _float_rows_exact(be, x2, fmt, True)
+
+
+Careful = Callable[[Backend, Array, Fmt], Array]
+
+
+def _patch_rows(
+    be: Backend, x2: Array, fmt: Fmt, quick: Array, ok: Array, careful: Careful
+) -> Array:
+    """``quick`` (M,) or (M, K) with its uncertified rows (at most ``PATCH_ROWS``) redone by
+    ``careful``: the failing rows are gathered into a (PATCH_ROWS, K) array (unused slots repeat
+    row 0), summed, and scattered back by their rank among the failures (no data-dependent
+    shapes: works traced)."""
     m, c = int(x2.shape[0]), PATCH_ROWS
     i32 = be.native_dtype("int32")
     fail = be.astype(~ok, i32)
@@ -662,25 +869,30 @@ def _patch_rows(be: Backend, x2: Array, fmt: Fmt, quick: Array, ok: Array) -> Ar
     row = be.cumsum(fail * 0 + 1, 0, i32) - 1  # 0 .. M-1
     hit = (be.reshape(rank, (m, 1)) == be.reshape(row[:c], (1, c))) & be.reshape(~ok, (m, 1))
     idx = be.sum(be.where(hit, be.reshape(row, (m, 1)), 0), (0,), False, i32)  # (c,)
-    fixed = _careful_rows(be, be.take(x2, idx, 0), fmt)
-    return be.where(ok, quick, be.take(fixed, be.clip(rank, 0, c - 1), 0))
+    fixed = careful(be, be.take(x2, idx, 0), fmt)
+    keep = ok if len(quick.shape) == 1 else be.reshape(ok, (m, 1))
+    return be.where(keep, quick, be.take(fixed, be.clip(rank, 0, c - 1), 0))
 
 
 def _float_rows(be: Backend, x2: Array, fmt: Fmt, cumulative: bool) -> Array:
-    """Exact row sums (M,) or prefix sums (M, K): sums try the certified fast path first."""
+    """Exact row sums (M,) or prefix sums (M, K): the certified float-only try first, then
+    (for at most ``PATCH_ROWS`` rows, else for all) the careful route."""
     if cumulative:
-        return _float_rows_exact(be, x2, fmt, True)
-    quick, quick_ok = _quick_rows(be, x2, fmt)
+        quick, quick_ok = _quick_cum_rows(be, x2, fmt)
+        careful: Careful = _careful_cum_rows
+    else:
+        quick, quick_ok = _quick_rows(be, x2, fmt)
+        careful = _careful_rows
     if int(x2.shape[0]) <= 2 * PATCH_ROWS:
-        return be.cond(_all(be, quick_ok), lambda: quick, lambda: _careful_rows(be, x2, fmt))
+        return be.cond(_all(be, quick_ok), lambda: quick, lambda: careful(be, x2, fmt))
 
     def fallback() -> Array:
         i32 = be.native_dtype("int32")
         nfail = be.sum(be.astype(~quick_ok, i32), None, False, i32)
         return be.cond(
             nfail <= PATCH_ROWS,
-            lambda: _patch_rows(be, x2, fmt, quick, quick_ok),
-            lambda: _careful_rows(be, x2, fmt),
+            lambda: _patch_rows(be, x2, fmt, quick, quick_ok, careful),
+            lambda: careful(be, x2, fmt),
         )
 
     return be.cond(_all(be, quick_ok), lambda: quick, fallback)
