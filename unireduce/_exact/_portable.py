@@ -629,8 +629,10 @@ def _certify(
     quarter = _pow2(be, dfield - 1, wf)
     d = y - yw  # exact: y and y_out are within a factor 2
     gap = (abs(d) + abs(e)) + delta
-    # Below a power of two the boundary is a quarter ulp away, unless V surely lies above it.
-    away = ((d > 0) == (yw > 0)) & (abs(d) > abs(e) + delta)
+    # Below a power of two the boundary is a quarter ulp away, unless V surely lies above it:
+    # V - y_out = (d + e) + err, and fl(d + e) has the sign of d + e.
+    de = d + e
+    away = ((de > 0) == (yw > 0)) & (de != 0) & (abs(de) > delta * 2.0)
     cert = gap < be.where(pow_two & ~away, quarter, half) * (1.0 - 2.0 ** (3 - wf.p))
     if exact is not None:
         # Where V = y + e exactly: V - y_out = d + e = zh + zl exactly; compare with the boundary
@@ -676,6 +678,7 @@ class _CumWork:
     h: int
     lb: int  # 2**lb >= block
     rec_levels: int  # levels for the rows of block totals
+    comps: int  # floats holding a prefix: 2 (float64 work), 3 (float32 work: 72 bits)
 
 
 def _cum_work(be: Backend, fmt: Fmt) -> _CumWork:
@@ -686,74 +689,77 @@ def _cum_work(be: Backend, fmt: Fmt) -> _CumWork:
     # (p - h - 2: 40 in float64 work, 16 in float32 work), on rows B / (d + 1) times shorter.
     if "float64" in be.supported_dtypes():
         d = 2 if fmt.p > 11 else 1
-        return _CumWork(FORMATS["float64"], d, 1024, 11, 10, d + 2)
+        return _CumWork(FORMATS["float64"], d, 1024, 11, 10, d + 2, 2)
     d = 3 if fmt.p > 11 else 2
-    return _CumWork(FORMATS["float32"], d, 32, 6, 5, d + 3)
+    return _CumWork(FORMATS["float32"], d, 32, 6, 5, d + 3, 3)
 
 
 def _cum_dd(
     be: Backend, a: Array, wk: _CumWork, floor: float, depth: int
-) -> tuple[Array, Array, Array]:
-    """Prefix sums of the rows of ``a`` (M, L) as ``y + e`` (TwoSum pairs, (M, L) each) and a
-    bound (M, L) on the error of each, in the work format (0: exact), by ``depth`` extraction
-    levels per block."""
+) -> tuple[list[Array], Array]:
+    """Prefix sums of the rows of ``a`` (M, L) as ``wk.comps`` float arrays (M, L) whose sum
+    they are (``y``, ``e`` a TwoSum pair, then a third term in float32 work), and a bound (M, L)
+    on the error of that sum, in the work format (0: exact), by ``depth`` extraction levels per
+    block."""
     wf = wk.fmt
     wdt = be.native_dtype(wf.name)
     m, k_len = int(a.shape[0]), int(a.shape[1])
     b = min(wk.block, k_len)
     nb = -(-k_len // b)
     blk = be.reshape(_pad_last(be, a, nb * b - k_len), (m, nb, b))
-    mx = be.max(abs(blk), (2,), True)  # (M, nb, 1)
-    sig = mx * 2.0 ** (wk.h + 1) + floor
+    # sigma = 2**(E + 1 + h) > 2**h * max|a| (2**E <= max|a|): a power of two, so that the
+    # remainders keep no bits of sigma's own (a sigma of 255.23 left 2**-48 in 0.886's tail) and
+    # exact data stays exact. At least 2**(emin + p + 1); past the finite range inf (q is then
+    # NaN and the certificate fails).
+    fs = be.clip(_field(be, be.max(abs(blk), (2,), True), wf), wf.p + 1, wf.emask) + (1 + wk.h)
+    sig = be.where(fs <= wf.emask - 2, _pow2(be, fs, wf), float("inf"))  # (M, nb, 1)
     cur = blk
     parts = []
     for lvl in range(depth):
         q = (cur + sig) - sig
         parts.append(be.cumsum(q, 2, wdt))
         cur = cur - q
-        if lvl < depth - 1:  # next sigma >= 2**(h + 1) * max|r|, as |r| <= 2 * eps * sigma
-            sig = sig * 2.0 ** (wk.h + 2 - wf.p) + floor
+        if lvl < depth - 1:  # next sigma > 2**h * max|r|, as |r| <= ulp(sigma) / 2
+            sig = be.where(
+                sig * 2.0 ** (wk.h + 2 - wf.p) > floor, sig * 2.0 ** (wk.h + 2 - wf.p), floor
+            )
     parts.append(be.cumsum(cur, 2, wdt))
     # The tail's in-block prefix sums err by at most gamma_{B-1} * sum|r| (0 when every r is 0;
     # the factor 2 covers the rounding of the float sum; a product that flushes to 0 leaves a sum
     # of multiples of 2**emin below 2**(emin + p): exact anyway).
     beta = be.sum(abs(cur), (2,), True, wdt) * 2.0 ** (wk.lb + 1 - wf.p)  # (M, nb, 1)
     if nb == 1:
-        t, r, exact_parts = parts[0], None, parts[1:-1]
-        carry_bound = None
+        acc = [parts[0]] + [parts[0] * 0.0] * (wk.comps - 1)
+        bound = beta
+        rest = parts[1:]
     else:
         tot = be.concat([v[:, :, b - 1 :] for v in parts], 2)  # (M, nb, d + 1)
         tot = be.reshape(tot, (m, nb * (depth + 1)))
-        gy, ge, gd = _cum_dd(be, tot, wk, floor, wk.rec_levels)
+        gc, gd = _cum_dd(be, tot, wk, floor, wk.rec_levels)
         # Carry into block i: the prefix through block i - 1 (the last of its d + 1 totals), with
         # its own bound plus those of the tails of blocks 0 .. i - 1.
-        incl = [be.reshape(v, (m, nb, depth + 1))[:, :, depth:] for v in (gy, ge, gd)]
-        t, r, cd = (be.concat([v[:, :1] * 0.0, v[:, : nb - 1]], 1) for v in incl)
+        incl = [be.reshape(v, (m, nb, depth + 1))[:, :, depth:] for v in (*gc, gd)]
+        carry = [be.concat([v[:, :1] * 0.0, v[:, : nb - 1]], 1) for v in incl]
+        acc, cd = carry[:-1], carry[-1]
         tails = be.cumsum(beta, 1, wdt) - beta  # (M, nb, 1), exclusive
-        carry_bound = cd + tails * 2.0
-        exact_parts = parts[:-1]
-    bound = beta
-    if carry_bound is not None:
-        bound = bound + carry_bound
-    # The exact levels go into t by TwoSum; their errors and the tail into r, again by TwoSum,
-    # whose dropped errors (0 when r's additions are exact) are summed in ``loc``.
+        bound = beta + (cd + tails * 2.0)
+        rest = parts
+    # Each in-block prefix cascades into the terms by TwoSum; what falls off the last term (0 when
+    # the terms hold the prefix exactly) is summed in ``loc``.
     loc = None
-    for v in [*exact_parts, None]:
-        if v is not None:
-            t, ek = _two_sum(t, v)
-        else:
-            ek = parts[-1]
-        if r is None:
-            r = ek
-            continue
-        r, lost = _two_sum(r, ek)
-        loc = abs(lost) if loc is None else loc + abs(lost)
-    y, e = _two_sum(t, r)
+    for v in rest:
+        for i in range(len(acc)):
+            acc[i], v = _two_sum(acc[i], v)
+        loc = abs(v) if loc is None else loc + abs(v)
+    y, e = _two_sum(acc[0], acc[1])
+    comps = [y, e]
+    if len(acc) == 3:
+        comps[1], f = _two_sum(e, acc[2])
+        comps.append(f)
     # (M, nb, B): the block bounds broadcast along the block (a select, no arithmetic on y).
     bound = be.where(y == 0, bound, bound) if loc is None else bound + loc * 2.0
     full = (m, nb * b)
-    y, e, bound = (be.reshape(v, full)[:, :k_len] for v in (y, e, bound))
-    return y, e, bound
+    return [be.reshape(v, full)[:, :k_len] for v in comps], be.reshape(bound, full)[:, :k_len]
 
 
 def _quick_cum_rows(be: Backend, x2: Array, fmt: Fmt) -> tuple[Array, Array]:
@@ -795,7 +801,10 @@ def _quick_cum_rows(be: Backend, x2: Array, fmt: Fmt) -> tuple[Array, Array]:
         length, levels = (wk.rec_levels + 1) * -(-length // wk.block), levels + 1
     a, row_valid = _sanitize(be, a, wf, levels * (wk.h + 3))
     floor = 2.0 ** (emin + wf.p + 1)
-    y, e, delta = _cum_dd(be, a, wk, floor, wk.levels)
+    comps, delta = _cum_dd(be, a, wk, floor, wk.levels)
+    y, e = comps[0], comps[1]
+    if len(comps) == 3:  # float32 work: the third term is exact, but the certificate takes two
+        delta = delta + abs(comps[2])
     flag = be.max(kind, (1,), True)  # (M, 1)
     yo, ok = _certify(be, y, e, delta, fmt, wf, exact=delta == 0)
     # An exact zero: +0, unless the row holds a -0 (the prefix might be all -0).
