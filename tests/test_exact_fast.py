@@ -280,8 +280,8 @@ def test_uncertified_rows_are_patched_one_by_one(
     bad = [0, m - 1, *range(7, 7 + nbad - 2)][:nbad]
     if op == "sum":
         x, route, check = _tie_rows(m, k, bad), "_careful_rows", _check
-    else:
-        x = np.random.default_rng(12).standard_normal((m, k)).astype(np.float32)
+    else:  # rows of two float64-work blocks (carries)
+        x = np.random.default_rng(12).standard_normal((m, 1100)).astype(np.float32)
         x[bad, 5] = np.nan
         route, check = "_careful_cum_rows", _check_cum
     seen = _spy(monkeypatch, route)

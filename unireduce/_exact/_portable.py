@@ -739,7 +739,7 @@ def _cum_dd(
         # Carry into block i: the prefix through block i - 1 (the last of its d + 1 totals), with
         # its own bound plus those of the tails of blocks 0 .. i - 1.
         incl = [be.reshape(v, (m, nb, depth + 1))[:, :, depth:] for v in (*gc, gd)]
-        carry = [be.concat([v[:, :1] * 0.0, v[:, : nb - 1]], 1) for v in incl]
+        carry = [be.concat([v[:, :1, :] * 0.0, v[:, : nb - 1, :]], 1) for v in incl]
         acc, cd = carry[:-1], carry[-1]
         tails = be.cumsum(beta, 1, wdt) - beta  # (M, nb, 1), exclusive
         bound = beta + (cd + tails * 2.0)
