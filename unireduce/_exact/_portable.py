@@ -569,8 +569,9 @@ def _quick_rows(be: Backend, x2: Array, fmt: Fmt) -> tuple[Array, Array]:
 
 
 def _round_odd(be: Backend, y: Array, e: Array, wf: Fmt) -> Array:
-    """``y + e`` (a TwoSum pair) rounded to odd in the work format: rounding that once more to a
-    format at least two bits narrower is correct. Rounding ``y`` alone is not when it sits on a
+    """``y + e`` (``y = fl(y + e)``; only the sign of ``e`` is read, so it may be wider) rounded to
+    odd in ``y``'s format ``wf``: rounding that once more to a format at least two bits narrower
+    is correct. Rounding ``y`` alone is not when it sits on a
     rounding boundary of the output (64.90625 + 7.7e-7 rounds up in float16, 64.90625 to even,
     down)."""
     wint = be.native_dtype(f"int{wf.nbits}")
@@ -581,17 +582,12 @@ def _round_odd(be: Backend, y: Array, e: Array, wf: Fmt) -> Array:
     return be.bitcast(bits + odd, be.native_dtype(wf.name))
 
 
-def _to_odd32(be: Backend, y: Array, wf: Fmt) -> Array:
+def _to_odd32(be: Backend, y: Array) -> Array:
     """``y`` (float64) rounded to float32 to odd: one more rounding to a format of at most 22 bits
     (float16, bfloat16) is then correct. torch converts float64 to float16 through float32
     (two roundings: 64.90625077 became 64.875, not 64.9375), which the certificate refused."""
-    i32 = be.native_dtype("int32")
     y32 = be.astype(y, be.native_dtype("float32"))
-    back = be.astype(y32, be.native_dtype(wf.name))
-    bits = be.bitcast(y32, i32)
-    bits = bits - be.astype(abs(back) > abs(y), i32)  # truncated: magnitude rounded down
-    odd = be.astype((back != y) & (be.bitwise_and(bits, 1) == 0), i32)
-    return be.bitcast(bits + odd, be.native_dtype("float32"))
+    return _round_odd(be, y32, y - be.astype(y32, be.native_dtype("float64")), FORMATS["float32"])
 
 
 def _certify(
@@ -614,7 +610,7 @@ def _certify(
     else:
         yc = _round_odd(be, be.where(fits, y, 0), be.where(fits, e, 0), wf)
         if fmt.nbits == 16 and wf.nbits == 64:
-            yc = _to_odd32(be, yc, wf)
+            yc = _to_odd32(be, yc)
         yo = be.astype(yc, be.native_dtype(fmt.name))
         yw = be.astype(yo, be.native_dtype(wf.name))
     fits = fits & (abs(yw) >= low) & (abs(yw) <= top)
@@ -649,25 +645,22 @@ def _certify(
 
 
 # ---------------------------------------------------------------------------------- fast cumsum
-# Cumulative sums by the same extraction, per block of B values with sigma from the block's
-# maximum (issue 5: the integer route was 27.6x jnp.cumsum under jax.jit). Level j's values q_j are
-# multiples of ulp(sigma_j) whose partial sums of any contiguous run stay below sigma_j, so their
-# in-block prefix sums are exact in ANY order (a sequential loop or a parallel scan: every prefix
-# a scan computes is some tree of additions of its own terms); the last tail r (|r| <= 2 eps
-# sigma_d) has in-block prefix sums erring by at most gamma_{B-1} * B * 2 eps * sigma_d <
-# 2**(2lb - 2p + 2) * sigma_d. Each block's totals (d exact, one approximate) are a shorter row
-# whose prefix sums, computed the same way (recursively), give every block its carry as a
-# double-double (hi, lo) with a bound. Every element then adds carry and in-block prefixes with
-# TwoSum into y + e, tracking the rounding of the low part, and the result is certified element
-# by element as for sums. A row with any uncertified prefix (a tie, heavy cancellation, an exact
-# zero, NaN or inf) takes the integer route.
+# Cumulative sums by the same extraction, per block of B values, sigma a power of two above
+# 2**h * max|a| of the block (issue 5: the integer route was 27.6x jnp.cumsum under jax.jit).
+# Level j's values q_j are multiples of ulp(sigma_j) whose partial sums of any contiguous run stay
+# below sigma_j, so their in-block prefix sums are exact in ANY order (a sequential loop or a
+# parallel scan: every prefix a scan computes is some tree of additions of its own terms); the
+# last tail r has in-block prefix sums erring by at most gamma_{B-1} * sum|r| (0 when the tail
+# is 0). Each block's totals (d exact, one approximate) are a shorter row whose prefix sums,
+# computed the same way with more levels (recursively), give every block its carry as 2 or 3
+# floats and a bound. Every element cascades carry and in-block prefixes by TwoSum into those
+# floats; what falls off is added to the bound. A bound of 0 means exact, so exact ties round to
+# even and exact zeros give +0. A row with any uncertified prefix (NaN or inf, an all -0 prefix,
+# a subnormal or overflowing result, a near tie under heavy cancellation) takes the integer route.
 #
-# Work format and levels: float64 where the backend has it (B = 1024; one level for data of 32
-# bits or fewer, which leaves tails only for values below 2**-17 max|a|, two for float64 data),
-# else float32 (B = 32, three levels for float32 data, two for float16 and bfloat16). The bound of
-# a prefix grows with the row, while a zero-crossing prefix of a random walk needs an absolute
-# error far below its own small magnitude: the levels keep the bound of a 10**7-element row
-# near 2**-60 max|a| (float64 work) or 2**-43 max|a| (float32 work).
+# Work format and levels: float64 where the backend has it (B = 1024; two levels, one for float16
+# and bfloat16 data: tails then come only from values below 2**-29 max|a| of their block), else
+# float32 (B = 32, three levels, two for 16-bit data, and three floats per prefix).
 @dataclass(frozen=True)
 class _CumWork:
     """Work format of the certified cumsum, its levels and block (``2**h >= block + 2``)."""
@@ -744,20 +737,17 @@ def _cum_dd(
         tails = be.cumsum(beta, 1, wdt) - beta  # (M, nb, 1), exclusive
         bound = beta + (cd + tails * 2.0)
         rest = parts
-    # Each in-block prefix cascades into the terms by TwoSum; what falls off the last term (0 when
-    # the terms hold the prefix exactly) is summed in ``loc``.
-    loc = None
+    # Each in-block prefix (at least two: a level and the tail) cascades into the terms by TwoSum;
+    # what falls off the last term (0 when the terms hold the prefix exactly) adds to the bound.
     for v in rest:
         for i in range(len(acc)):
             acc[i], v = _two_sum(acc[i], v)
-        loc = abs(v) if loc is None else loc + abs(v)
+        bound = bound + abs(v) * 2.0
     y, e = _two_sum(acc[0], acc[1])
     comps = [y, e]
     if len(acc) == 3:
         comps[1], f = _two_sum(e, acc[2])
         comps.append(f)
-    # (M, nb, B): the block bounds broadcast along the block (a select, no arithmetic on y).
-    bound = be.where(y == 0, bound, bound) if loc is None else bound + loc * 2.0
     full = (m, nb * b)
     return [be.reshape(v, full)[:, :k_len] for v in comps], be.reshape(bound, full)[:, :k_len]
 
