@@ -160,6 +160,9 @@ class ArrayAPIBackend(Backend):
     def max(self, x: Any, axes: tuple[int, ...] | None, keepdims: bool) -> Any:
         return self.xp.max(x, axis=axes, keepdims=keepdims)
 
+    def min(self, x: Any, axes: tuple[int, ...] | None, keepdims: bool) -> Any:
+        return self.xp.min(x, axis=axes, keepdims=keepdims)
+
     def concat(self, xs: list[Any], axis: int) -> Any:
         return self.xp.concat(xs, axis=axis)
 

@@ -169,6 +169,9 @@ class JaxBackend(Backend):
     def max(self, x: Any, axes: tuple[int, ...] | None, keepdims: bool) -> Any:
         return self.jnp.max(x, axis=axes, keepdims=keepdims)
 
+    def min(self, x: Any, axes: tuple[int, ...] | None, keepdims: bool) -> Any:
+        return self.jnp.min(x, axis=axes, keepdims=keepdims)
+
     def concat(self, xs: list[Any], axis: int) -> Any:
         return self.jnp.concatenate(xs, axis=axis)
 

@@ -165,6 +165,9 @@ class NumpyBackend(Backend):
     def max(self, x: Any, axes: tuple[int, ...] | None, keepdims: bool) -> Any:
         return self.np.asarray(self.np.max(x, axis=axes, keepdims=keepdims))
 
+    def min(self, x: Any, axes: tuple[int, ...] | None, keepdims: bool) -> Any:
+        return self.np.asarray(self.np.min(x, axis=axes, keepdims=keepdims))
+
     def concat(self, xs: list[Any], axis: int) -> Any:
         return self.np.concatenate(xs, axis=axis)
 

@@ -183,6 +183,9 @@ class TensorFlowBackend(Backend):
     def max(self, x: Any, axes: tuple[int, ...] | None, keepdims: bool) -> Any:
         return self.tf.reduce_max(x, axis=None if axes is None else list(axes), keepdims=keepdims)
 
+    def min(self, x: Any, axes: tuple[int, ...] | None, keepdims: bool) -> Any:
+        return self.tf.reduce_min(x, axis=None if axes is None else list(axes), keepdims=keepdims)
+
     def concat(self, xs: list[Any], axis: int) -> Any:
         return self.tf.concat(xs, axis)
 

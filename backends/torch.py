@@ -237,13 +237,18 @@ class TorchBackend(Backend):
         return self.torch.clamp(x, lo, hi)
 
     def max(self, x: Any, axes: tuple[int, ...] | None, keepdims: bool) -> Any:
+        return self._extreme(self.torch.amax, x, axes, keepdims)
+
+    def min(self, x: Any, axes: tuple[int, ...] | None, keepdims: bool) -> Any:
+        return self._extreme(self.torch.amin, x, axes, keepdims)
+
+    @staticmethod
+    def _extreme(
+        fn: Callable[..., Any], x: Any, axes: tuple[int, ...] | None, keepdims: bool
+    ) -> Any:
         if axes is None:
-            return (
-                self.torch.amax(x)
-                if not keepdims
-                else self.torch.amax(x, dim=tuple(range(x.dim())), keepdim=True)
-            )
-        return self.torch.amax(x, dim=axes, keepdim=keepdims)
+            return fn(x) if not keepdims else fn(x, dim=tuple(range(x.dim())), keepdim=True)
+        return fn(x, dim=axes, keepdim=keepdims)
 
     def concat(self, xs: list[Any], axis: int) -> Any:
         return self.torch.cat(xs, dim=axis)

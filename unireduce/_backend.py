@@ -221,6 +221,16 @@ class Backend(abc.ABC):
         """Maximum over ``axes`` (``None``: all; a 0-d array then)."""
         raise NotImplementedError(f"{self.name}: max")
 
+    def min(self, x: Array, axes: tuple[int, ...] | None, keepdims: bool) -> Array:
+        """Minimum over ``axes`` (``None``: all; a 0-d array then).
+
+        >>> import numpy as np
+        >>> from unireduce._registry import backend_of
+        >>> backend_of(np.zeros(1)).min(np.array([[3.0, -2.0], [1.0, 5.0]]), (1,), False).tolist()
+        [-2.0, 1.0]
+        """
+        return -self.max(-x, axes, keepdims)
+
     def concat(self, xs: list[Array], axis: int) -> Array:
         """Arrays joined along ``axis`` (negative allowed)."""
         raise NotImplementedError(f"{self.name}: concat")

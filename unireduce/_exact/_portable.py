@@ -464,56 +464,83 @@ def _sanitize(be: Backend, a: Array, wf: Fmt, growth: int) -> tuple[Array, Array
     return be.where(be.reshape(row_valid, (int(a.shape[0]), 1)), a, 0), row_valid
 
 
-def _quick_chain(be: Backend, blk: Array, wk: _Work, j: int, depth: int) -> tuple[Array, Array]:
-    """Output ``j`` of the ``depth``-fold float-only extraction of blocks ``blk`` (M, n, B), summed
-    (M, n): ``T_1 .. T_depth`` (exact), then the tail ``R`` (j = depth); and the last sigma (the
-    one bounding the tail, M, n, 1).
+def _passes(
+    be: Backend, blk: Array, wf: Fmt, h: int, d: int, wide: Callable[[Array], Array]
+) -> tuple[list[Array], Array]:
+    """The ``d``-fold float-only extraction of the blocks ``blk`` (M, n, B), or of the rows (M, B),
+    of at most ``2**h - 2`` values: the sums ``[T_1 .. T_d, R]`` (M, n) or (M,) each (the ``T``
+    exact) and the last sigma, which bounds the tail (M, n, 1) or (M, 1). ``wide`` converts
+    ``blk`` to the work format ``wf``.
 
-    Every output recomputes its own sigma from a differently scaled maximum (the same value:
-    scaling by 2**(j+1) is exact; an overflow there gives NaN, which fails the certificate) so
-    that XLA fuses each output with its own pass instead of materializing a broadcast sigma
-    shared by several reductions (measured 3-10x slower on CPU).
+    sigma_1 = fl(2**(h+1) * max|a| + 2**(emin + p + 1)) and sigma_{l+1} = fl(2**(h+2-p) * sigma_l
+    + 2**(emin + p + 1)), as |r| <= 2**(1-p) sigma_l. One pass over the data per output, behind a
+    barrier that takes the data and the sigmas anew: XLA CPU's fused reductions ran 10-30x slower
+    with ``abs``, a negation or a product by a constant in them, several times slower merged into
+    one multi-output fusion, and a sigma shared by several passes was materialized broadcast to
+    the data's shape (measured with jax 0.10 and TF 2.21, issue 5). Hence the maximum |a| from a
+    max and a min, and all sigma arithmetic on the small (M, n, 1) arrays.
     """
-    wf = wk.fmt
     wdt = be.native_dtype(wf.name)
     floor = 2.0 ** (2 - (1 << (wf.ebits - 1)) + wf.p + 1)  # 2**(emin + p + 1)
-    # No subexpression shared between outputs (XLA would materialize it): |2**(j+1) * a|.
-    mx = be.max(abs(blk * 2.0 ** (j + 1)), (2,), True)
-    # fl(x + floor) >= max(x, floor) for x >= 0; an addition, unlike a select, keeps XLA's fusion.
-    sig = mx * 2.0 ** (wk.h - j) + floor
-    cur = blk
-    for lvl in range(depth):
-        q = (cur + sig) - sig
-        if j == lvl:
-            return be.sum(q, (2,), False, wdt), sig
-        cur = cur - q
-        if lvl < depth - 1:  # next sigma >= 2**(h + 1) * max|r|, as |r| <= 2 * eps * sigma
-            sig = sig * 2.0 ** (wk.h + 2 - wf.p) + floor
-    return be.sum(cur, (2,), False, wdt), sig
+    ax = (len(blk.shape) - 1,)
+    hi, lo = wide(be.max(blk, ax, True)), wide(be.min(blk, ax, True))
+    # NaN in hi or lo gives a NaN sigma, and a max that drops NaN leaves it in the data: either
+    # way it reaches the sums and fails the certificate.
+    sig = [be.where(hi > -lo, hi, -lo) * 2.0 ** (h + 1) + floor]
+    for _ in range(d - 1):
+        sig.append(sig[-1] * 2.0 ** (h + 2 - wf.p) + floor)
+    vals: list[Array] = []
+    for j in range(d + 1):
+        cur = wide(be.barrier(blk, *vals[-1:]))
+        ss = [be.barrier(v, *vals[-1:]) for v in sig]
+        for lvl in range(d):
+            q = (cur + ss[lvl]) - ss[lvl]
+            if lvl == j:
+                break
+            cur = cur - q
+        vals.append(be.sum(q if j < d else cur, ax, False, wdt))
+    return vals, sig[-1]
 
 
-def _quick_rows(be: Backend, x2: Array, fmt: Fmt) -> tuple[Array, Array]:
-    """Float-only fast path: row sums (M,) of ``x2`` rounded to ``fmt`` and whether certified.
+def _row_terms(be: Backend, x2: Array, fmt: Fmt) -> tuple[list[Array], list[Array], Array | None]:
+    """The extraction in float64 with one block per row: ``[T_1 .. T_d, R]`` (M,) each, the bound
+    of ``R``'s error, and which rows :func:`_sanitize` kept.
 
-    As :func:`_fast_rows` but with no integer pass over the data (integer and select reductions
-    measured 10x slower than float ones under XLA CPU): sigma = fl(2**(h+1) * max|a| +
-    2**(emin + p + 1)) need not be a power of two (q is still exact: fl(a + sigma) lies in
-    [sigma/2, 2 sigma], and every q is a multiple of 2**(E - p), E = floor(log2 sigma), with
-    partial sums below 2**E), and |r| <= 2**(E + 1 - p) <= 2 * eps * sigma, so R errs by at most
-    2**(2lb - 2p + 1) * sigma per block. Subnormals a device flushes (inputs read as zero, tiny
-    results) are not detected but bounded: each of at most 8 flushes per element loses less than
-    the smallest normal of the work or input format (float16 data thus takes the next try).
-    NaN, inf and overflow propagate to the result, which must be finite.
-
-    Data of 32 bits or fewer works in float32 even where float64 exists: XLA CPU fused the
-    widening cast into every pass and ran 3-4x slower than in float32 (measured, issue 5).
+    Every pass is then a plain row reduction (XLA CPU ran row reductions over blocks 2-3x slower
+    per pass), ``x2`` is converted inside each pass (a widened copy cost more than the passes),
+    and ``d`` grows with ``K`` until R's bound is at most ``2**-(p_out + 4)`` max|x|.
     """
-    f64 = fmt.nbits > 32 and "float64" in be.supported_dtypes()
-    wk = _WORK["float64" if f64 else "float32"]
+    wf = FORMATS["float64"]
+    wdt = be.native_dtype(wf.name)
+    m, k_len = int(x2.shape[0]), int(x2.shape[1])
+    h = (k_len + 1).bit_length()  # 2**h >= K + 2
+    lb = max(k_len - 1, 1).bit_length()  # 2**lb >= K
+    d = 1
+    while d < 4 and 2 * lb + 2 - 2 * wf.p + h + 1 + (d - 1) * (h + 2 - wf.p) > -(fmt.p + 4):
+        d += 1
+    src, row_valid = x2, None
+    if not be.float_errors_silent:
+        src, row_valid = _sanitize(be, be.astype(x2, wdt), wf, h + 3)
+    src = be.barrier(src)  # one copy of a transposed view, not one per pass
+
+    def wide(v: Array) -> Array:
+        return v if v.dtype == wdt else be.astype(v, wdt)
+
+    # 2-D: a second reshape of a reshaped parameter made XLA copy it (80 MB) before the barriers.
+    vals, sig = _passes(be, src, wf, h, d, wide)
+    # |r| <= 2**(1-p) sigma_d, so R errs by at most (K-1) u K 2**(1-p) sigma_d (doubled).
+    return vals, [be.reshape(sig, (m,)) * 2.0 ** (2 * lb - 2 * wf.p + 2)], row_valid
+
+
+def _block_terms(
+    be: Backend, x2: Array, fmt: Fmt, wk: _Work
+) -> tuple[list[Array], list[Array], Array | None]:
+    """The extraction per block of ``wk.block`` values, recursively on the block sums (float32
+    work, which cannot hold a whole row): ``[T_1 .. T_d, R]`` (M,) each, the bounds of the
+    errors of the ``R``s, and which rows :func:`_sanitize` kept."""
     wf = wk.fmt
     wdt = be.native_dtype(wf.name)
     m, k_len = int(x2.shape[0]), int(x2.shape[1])
-    emin = 1 - wk.bias
     a = x2 if fmt.name == wf.name else be.astype(x2, wdt)
     length, levels = k_len, 1  # the number of levels, as the loop below runs them
     while length > wk.block:
@@ -534,21 +561,38 @@ def _quick_rows(be: Backend, x2: Array, fmt: Fmt) -> tuple[Array, Array]:
         depth = wk.levels + (1 if terms else 0)
         outs: list[list[Array]] = [[] for _ in range(depth + 1)]
         for blk in parts:
-            prev = None
-            for j in range(depth + 1):
-                # One pass per output: a barrier (after the previous output) keeps XLA from
-                # merging them into one multi-output fusion, measured 3-5x slower on CPU.
-                cur = be.barrier(blk) if prev is None else be.barrier(blk, prev)
-                s, sig = _quick_chain(be, cur, wk, j, depth)
-                prev = s
-                outs[j].append(s)
-                if j == depth:
-                    terms.append(be.sum(be.reshape(sig, (m, -1)), (1,), False, wdt) * scale)
+            vals, sig = _passes(be, blk, wf, wk.h, depth, lambda v: v)
+            for j, v in enumerate(vals):
+                outs[j].append(v)
+            terms.append(be.sum(be.reshape(sig, (m, -1)), (1,), False, wdt) * scale)
         sums = [o[0] if len(o) == 1 else be.concat(o, 1) for o in outs]
         if int(sums[0].shape[1]) == 1:
             break
         a = be.concat(sums, 1)
-    vals = [be.reshape(v, (m,)) for v in sums]
+    return [be.reshape(v, (m,)) for v in sums], terms, row_valid
+
+
+def _quick_rows(be: Backend, x2: Array, fmt: Fmt) -> tuple[Array, Array]:
+    """Float-only fast path: row sums (M,) of ``x2`` rounded to ``fmt`` and whether certified.
+
+    As :func:`_fast_rows` but with no integer pass over the data (integer and select reductions
+    measured 10x slower than float ones under XLA CPU), by :func:`_row_terms` where the backend
+    has float64, else by :func:`_block_terms` in float32. The sigmas need not be powers of two
+    (q is still exact: fl(a + sigma) lies in [sigma/2, 2 sigma], and every q is a multiple of
+    2**(E - p), E = floor(log2 sigma), with partial sums below 2**E), and |r| <= 2**(E + 1 - p).
+    Subnormals a device flushes (inputs read as zero, tiny results) are not detected but bounded:
+    each of at most 8 flushes per element loses less than the smallest normal of the work or
+    input format (float16 data thus takes the next try). NaN, inf and overflow propagate to the
+    result, which must be finite.
+    """
+    if "float64" in be.supported_dtypes():
+        wf = FORMATS["float64"]
+        vals, terms, row_valid = _row_terms(be, x2, fmt)
+    else:
+        wf = _WORK["float32"].fmt
+        vals, terms, row_valid = _block_terms(be, x2, fmt, _WORK["float32"])
+    emin = 2 - (1 << (wf.ebits - 1))
+    k_len = int(x2.shape[1])
     # T_1 + .. + T_d + R = t + (e_2 + .. + e_d + R) exactly; each addition into r errs by at most
     # eps * |its result|.
     t, r = vals[0], vals[-1]
