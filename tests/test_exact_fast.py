@@ -226,10 +226,9 @@ def test_fast_path_taken_under_jit(fwk: Framework) -> None:
 def test_float_only_try_certifies_long_spread_rows(fwk: Framework, mode: str) -> None:
     # Rows of 300_000 values spanning 2**-20 .. 2**20: in float64 work one sigma per row needs two
     # extractions for float64 data and one for float32 (R's bound, 2**(2 lg K + 2 - 2p) sigma_d,
-    # must fall 2**(p_out + 4) below the maximum); in float32 work (JAX x64 off) blocks of 128
+    # must fall 2**(p_out + 4) below the maximum); in float32 work (JAX x64 off) blocks of 32
     # and recursion. The first tail is not zero, so its bound is used, and the try must certify
-    # these rows (the careful routes cost 3-10x more) with the oracle's bits.
-    # Row 1 is all negative.
+    # these rows with the oracle's bits. Row 1 is all negative.
     rng = np.random.default_rng(5)
     for dt in [d for d in ("float32", "float64") if d in fwk.dtypes]:
         x = (rng.standard_normal((2, 300_000)) * 2.0 ** rng.integers(-20, 21, (2, 300_000)))
