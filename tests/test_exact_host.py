@@ -153,6 +153,51 @@ def test_cumsum_catch_up_after_an_inexact_running_sum() -> None:
     _assert_bits(got, exact_cumsum_along(z, 0, "float64"), "cumsum after a rounded low part")
 
 
+def _hard_step(dt: str) -> list[float]:
+    """Values whose last one leaves a prefix the running double-double holds only approximately
+    (its low part rounded: e > 0) at an exact rounding tie plus a bit, so that the exact side
+    must round it (up)."""
+    if dt == "float64":
+        return [2.0**100, 1.0, 2.0**-53, 2.0**-150, -(2.0**100)]
+    return [2.0**60, 1.0, 2.0**-24, 2.0**-60, -(2.0**60)]
+
+
+@pytest.mark.parametrize("dt", ["float32", "float64", "float16"])
+def test_cumsum_blocks_resume_after_exact_steps(dt: str) -> None:
+    # The fast path certifies blocks of hk.CB prefixes; a prefix needing the exact side stops
+    # it (at a block's first element, and in the middle of one), and the next block starts
+    # from the running sum as it stood before that prefix. A value that is not finite stops it
+    # for good. Outputs are written at the format's own width (uint16, uint32, int64 bits).
+    rng = np.random.default_rng(5)
+    n = 5 * hk.CB + 17
+    rows = np.round(rng.standard_normal((3, n)) * 64) / 64  # exact sums: ties appear too
+    hard = _hard_step(dt) if dt != "float16" else [2.0**10, 1.0, 2.0**-11, -(2.0**10)]
+    begin = 0
+    for end in (hk.CB, 2 * hk.CB + 78):  # the last hard value lands at this index
+        start = end - len(hard) + 1
+        # The prefix before the hard values is that of index begin - 1 again (0 the first
+        # time): the segment between is balanced.
+        half = (start - begin) // 2
+        seg = rows[0, begin : begin + half].copy()
+        rows[0, begin:start] = 0.0
+        rows[0, begin : begin + half] = seg
+        rows[0, begin + half : begin + 2 * half] = -seg[::-1]
+        rows[0, start : end + 1] = hard
+        rows[0, end + 1 : end + 60] = 0.0  # keep the next prefixes at that exact value
+        begin = end + 60
+    rows[1, 300] = np.inf
+    rows[2, 2 * hk.CB + 3] = np.nan
+    x = rows.astype(dt)
+    got = np.asarray(_exact.cumsum(backend_of(x), x, 1, dt, path="host"))
+    _assert_bits(got, exact_cumsum_along(x, 1, dt), f"{dt} rows stopped mid-block")
+    if dt != "float16":  # rounding the hard prefix took the exact side
+        p, emask, nbits = (53, 2047, 64) if dt == "float64" else (24, 255, 32)
+        out = np.empty(n, np.int64)
+        assert hk.cumsum_row(np.ascontiguousarray(x[0]), out, p, emask, nbits, False) > 0
+        first = out[hk.CB].astype(np.uint32).view(np.float32) if p == 24 else out.view(dt)[hk.CB]
+        assert first == np.asarray(1.0 + 2.0 ** (1 - p), dt)
+
+
 @pytest.mark.parametrize("chunks", [5000, 1000, 777, (1, 4999)])
 def test_dask_results_do_not_depend_on_chunking(chunks: Any) -> None:
     da = pytest.importorskip("dask.array", reason="dask is part of unireduce[all]")

@@ -94,14 +94,18 @@ def _slow(k: Any) -> bool:
 
 
 def _finish(bits: Any, out: str) -> Any:
+    """The values of format ``out`` whose bit patterns ``bits`` holds (int64, or already the
+    format's own width: then a view, no copy)."""
     import numpy as np
 
     fmt = FORMATS[out]
+    if bits.dtype.itemsize * 8 != fmt.nbits:
+        bits = bits.astype(np.uint32 if fmt.nbits == 32 else np.uint16)
     if out == "bfloat16":
         import ml_dtypes
 
-        return bits.astype(np.uint16).view(ml_dtypes.bfloat16)
-    return bits.astype(f"uint{fmt.nbits}").view(out)
+        return bits.view(ml_dtypes.bfloat16)
+    return bits.view(out)
 
 
 def _per_component(fn: Callable[[Any, str], Any], a: Any, out: str) -> Any:
@@ -159,6 +163,7 @@ def cumsum_rows(a: Any, out: str) -> Any:
         return _per_component(cumsum_rows, a, out)
     k = _kernels()
     x, fmt = _prep(a, out)
-    bits = np.empty(x.shape, np.int64)
+    # Bits at the output's width (the kernel narrows them as it stores): no int64 copy to convert.
+    bits = np.empty(x.shape, np.int64 if fmt.nbits == 64 else f"uint{fmt.nbits}")
     k[1](x, bits, fmt.p, fmt.emask, fmt.nbits, _slow(k))
     return _finish(bits, out)

@@ -723,6 +723,145 @@ def to_bits(r: float, p: int, emask: int, nbits: int) -> Any:
     return sign | ((np.int64(q - qmin) << (p - 1)) + sig)
 
 
+@jit(inline="always")
+def dd_step(s: float, c: float, e: float, v: float) -> tuple[float, float, float]:
+    """Add ``v`` to the running double-double ``s + c`` (``|s|, |v| < 2**1023``); ``e`` sums
+    the error it drops, exactly tracked: ``e == 0`` means ``s + c`` is the prefix exactly."""
+    sn = s + v  # TwoSum (Knuth): s + v = sn + err exactly
+    bb = sn - s
+    err = (s - (sn - bb)) + (v - bb)
+    c2 = c + err  # and again: c + err = c2 + ec exactly
+    bb = c2 - c
+    ec = (c - (c2 - bb)) + (err - bb)
+    return sn, c2, e + abs(ec)
+
+
+@jit
+def round_two(tmp: Any, r0: float, t: float, p: int, emask: int, nbits: int) -> Any:
+    """Bits of ``r0 + t`` (finite, exact) rounded to the format, through the superaccumulator
+    ``tmp`` (overwritten)."""
+    tmp[:] = 0
+    add_double(tmp, r0)
+    add_double(tmp, t)
+    bits, neg, _ = round_acc(tmp, p, emask)
+    return (bits | (np.int64(1) << (nbits - 1))) if neg else bits
+
+
+CB = 256  # elements per block of the cumsum fast path (its buffers stay in L1)
+
+
+@jit
+def cert_block(r: Any, c: Any, e: Any, o: Any, i0: int, m: int, p: int, good: Any) -> int:
+    """Round ``r[j] + c[j]`` (a double-double prefix, error at most ``e[j]``) for ``j < m`` into
+    ``o[i0 + j]`` and mark in ``good`` which are certified; returns how many are not. Branch-free,
+    so LLVM vectorizes it: the one serial chain (the running sum) stays in :func:`cum_fast`.
+    Only normal float32 (``p = 24``) and float64 results certify here, as :func:`near_fast`."""
+    bad = 0
+    if p == 53:
+        for j in range(m):
+            s = r[j]
+            cc = c[j]
+            r0 = s + cc
+            bb = r0 - s
+            t = (s - (r0 - bb)) + (cc - bb)  # s + cc = r0 + t exactly
+            yb = np.float64(r0).view(np.int64)
+            ab = yb & _ABS
+            eb = ab >> 52
+            low = np.int64((ab & 0xFFFFFFFFFFFFF) == 0)
+            half = np.int64((eb - 53 - low) << 52).view(np.float64)
+            ok = (eb > 54) & (eb < 2047) & ((abs(t) + e[j]) * _GUARD < half)
+            o[i0 + j] = yb
+            good[j] = ok
+            bad += int(not ok)
+    else:
+        for j in range(m):
+            s = r[j]
+            cc = c[j]
+            r0 = s + cc
+            bb = r0 - s
+            t = (s - (r0 - bb)) + (cc - bb)
+            y32 = np.float32(r0)  # round half to even (LLVM fptrunc)
+            yb = np.int64(y32.view(np.int32)) & 0xFFFFFFFF
+            ab = yb & 0x7FFFFFFF
+            eb = ab >> 23
+            low = np.int64((ab & 0x7FFFFF) == 0)
+            half = np.int64((eb + 872 - low) << 52).view(np.float64)
+            gap = (abs(r0 - np.float64(y32)) + abs(t) + e[j]) * _GUARD
+            ok = (eb > 1) & (eb < 255) & (abs(r0) < 3.4e38) & (gap < half)
+            o[i0 + j] = yb
+            good[j] = ok
+            bad += int(not ok)
+    return bad
+
+
+@jit
+def cum_fast(
+    row: Any,
+    o: Any,
+    i0: int,
+    p: int,
+    emask: int,
+    nbits: int,
+    st: Any,
+    bufs: Any,
+    good: Any,
+    tmp: Any,
+) -> tuple[int, int]:
+    """The certified prefixes of ``row`` from ``i0`` on, a block of :data:`CB` at a time: the
+    running double-double (TwoSum twice, its dropped error summed exactly into ``e``) in a serial
+    loop, then :func:`cert_block`; an uncertified prefix whose running sum is exact (``e == 0``,
+    a tie) is rounded from its two parts exactly. Stops at the first prefix needing the exact
+    side (or a value past 2**1023 or not finite): returns its index and how many ties were
+    rounded, with ``st = (s, c, e)`` as they were before it."""
+    k = row.shape[0]
+    maxf = math.ldexp(2.0 - math.ldexp(1.0, 1 - p), emask >> 1) if p != 53 else np.inf
+    s, c, e = st[0], st[1], st[2]
+    rr, cc, ee = bufs[0], bufs[1], bufs[2]
+    i = i0
+    ties = 0
+    while i < k:
+        n = min(CB, k - i)
+        m = n
+        for j in range(n):
+            v = np.float64(row[i + j])
+            if not (abs(v) < _BIG and abs(s) < _BIG):
+                m = j
+                break
+            s, c, e = dd_step(s, c, e, v)
+            rr[j] = s
+            cc[j] = c
+            ee[j] = e
+        if cert_block(rr, cc, ee, o, i, m, p, good) != 0:
+            for j in range(m):
+                if good[j]:
+                    continue
+                r0 = rr[j] + cc[j]
+                bb = r0 - rr[j]
+                t = (rr[j] - (r0 - bb)) + (cc[j] - bb)
+                if abs(r0) < _BIG:  # subnormal or 16-bit results: rounded the slow way
+                    y, half = near(r0, p, emask)
+                    if (
+                        y != 0.0
+                        and abs(y) <= maxf
+                        and (abs(r0 - y) + abs(t) + ee[j]) * _GUARD < half
+                    ):
+                        o[i + j] = to_bits(y, p, emask, nbits)
+                        continue
+                if ee[j] == 0.0 and r0 != 0.0 and abs(r0) < _BIG:
+                    # The prefix is exactly r0 + t (a tie, or close to one): round those two.
+                    o[i + j] = round_two(tmp, r0, t, p, emask, nbits)
+                    ties += 1
+                    continue
+                if j > 0:
+                    st[0], st[1], st[2] = rr[j - 1], cc[j - 1], ee[j - 1]
+                return i + j, ties
+        i += m
+        st[0], st[1], st[2] = s, c, e
+        if m < n:
+            return i, ties
+    return i, ties
+
+
 @jit
 def cumsum_row(row: Any, o: Any, p: int, emask: int, nbits: int, slow: bool) -> int:
     """``o[i]`` = bits of the exact prefix sum ``row[:i+1]``, rounded; returns how many prefixes
@@ -752,18 +891,24 @@ def cumsum_row(row: Any, o: Any, p: int, emask: int, nbits: int, slow: bool) -> 
     nexact = 0
     buf = np.empty(B, np.float64)
     tmp = np.zeros(NCHUNK, np.int64)
-    for i in range(k):
+    st = np.zeros(3, np.float64)
+    bufs = np.empty((3, CB), np.float64)
+    good = np.empty(CB, np.bool_)
+    fast = p == 24 or p == 53
+    i = 0
+    while i < k:
+        if fast and valid:
+            st[0], st[1], st[2] = s, c, e
+            i, ties = cum_fast(row, o, i, p, emask, nbits, st, bufs, good, tmp)
+            s, c, e = st[0], st[1], st[2]
+            nexact += ties
+            if i >= k:
+                break
         v = np.float64(row[i])
+        ii = i
+        i += 1
         if valid and abs(v) < _BIG and abs(s) < _BIG:
-            sn = s + v  # TwoSum (Knuth): s + v = sn + err exactly
-            bb = sn - s
-            err = (s - (sn - bb)) + (v - bb)
-            s = sn
-            c2 = c + err  # and again: c + err = c2 + ec exactly
-            bb = c2 - c
-            ec = (c - (c2 - bb)) + (err - bb)
-            c = c2
-            e += abs(ec)  # the prefix is s + c plus the dropped ec: e == 0 means exact
+            s, c, e = dd_step(s, c, e, v)
             r0 = s + c
             bb = r0 - s
             t = (s - (r0 - bb)) + (c - bb)  # s + c = r0 + t exactly
@@ -772,50 +917,46 @@ def cumsum_row(row: Any, o: Any, p: int, emask: int, nbits: int, slow: bool) -> 
                 y, half = near(r0, p, emask)
                 ok = y != 0.0 and abs(y) <= maxf
             if ok and (abs(r0 - y) + abs(t) + e) * _GUARD < half:
-                o[i] = to_bits(y, p, emask, nbits)
+                o[ii] = to_bits(y, p, emask, nbits)
                 continue
             if e == 0.0 and r0 != 0.0 and abs(r0) < _BIG:
                 # The prefix is exactly r0 + t (a tie, or close to one): round those two
                 # exactly, with no catch-up and no restart.
-                tmp[:] = 0
-                add_double(tmp, r0)
-                add_double(tmp, t)
-                bits, neg, zero = round_acc(tmp, p, emask)
-                o[i] = (bits | sgn) if neg else bits
+                o[ii] = round_two(tmp, r0, t, p, emask, nbits)
                 nexact += 1
                 continue
         nan, pinf, ninf = classify(v, nan, pinf, ninf)
         if nan or pinf or ninf:
             valid = False
             if nan or (pinf and ninf):
-                o[i] = nanbits
+                o[ii] = nanbits
             elif pinf:
-                o[i] = inf
+                o[ii] = inf
             else:
-                o[i] = inf | sgn
+                o[ii] = inf | sgn
             continue
         nexact += 1
-        while neg0 <= i and np.float64(row[neg0]).view(np.int64) == _NEG0:
+        while neg0 <= ii and np.float64(row[neg0]).view(np.int64) == _NEG0:
             neg0 += 1
-        allneg0 = neg0 > i
+        allneg0 = neg0 > ii
         # Exact: bring acc up to date, round it, and resynchronise s + c with it.
         j = synced
-        while i + 1 - j >= 64:  # catch up a block at a time (finite values: see above)
-            j1 = min(i + 1, j + B)
+        while ii + 1 - j >= 64:  # catch up a block at a time (finite values: see above)
+            j1 = min(ii + 1, j + B)
             block_extract(row, j, j1, acc, buf)
             j = j1
-        for jj in range(j, i + 1):
+        for jj in range(j, ii + 1):
             add_double(acc, np.float64(row[jj]))
-        pending += i + 1 - synced
-        synced = i + 1
+        pending += ii + 1 - synced
+        synced = ii + 1
         if pending > (1 << 26):
             normalize(acc)
             pending = 0
         bits, neg, zero = round_acc(acc, p, emask)
         if zero:
-            o[i] = sgn if allneg0 else 0
+            o[ii] = sgn if allneg0 else 0
         else:
-            o[i] = (bits | sgn) if neg else bits
+            o[ii] = (bits | sgn) if neg else bits
         if slow:
             continue
         b64, n64, z64 = round_acc(acc, 53, 2047)
