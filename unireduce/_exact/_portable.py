@@ -702,9 +702,12 @@ def _certify(
 # even and exact zeros give +0. A row with any uncertified prefix (NaN or inf, an all -0 prefix,
 # a subnormal or overflowing result, a near tie under heavy cancellation) takes the integer route.
 #
-# Work format and levels: float64 where the backend has it (B = 1024; two levels, one for float16
-# and bfloat16 data: tails then come only from values below 2**-29 max|a| of their block), else
-# float32 (B = 32, three levels, two for 16-bit data, and three floats per prefix).
+# Work format and levels: float64 where the backend has it (B = 1024, one level: the tail holds
+# the bits below about 2**-40 max|a| of the block, and its in-block prefix sums are still exact
+# unless the block holds a nonzero value below about 2**(p - 81) max|a| (float64 data: 2**-28,
+# float32: 2**-57), which the tail's one reduction checks: a second level bought no certificate
+# on ordinary data and cost a float64 cumsum), else float32 (B = 32, three levels, two for
+# 16-bit data, and three floats per prefix).
 @dataclass(frozen=True)
 class _CumWork:
     """Work format of the certified cumsum, its levels and block (``2**h >= block + 2``)."""
@@ -725,8 +728,7 @@ def _cum_work(be: Backend, fmt: Fmt) -> _CumWork:
     # more levels than the data, about as many more as 2**lb-fold growths fit a level's bits
     # (p - h - 2: 40 in float64 work, 16 in float32 work), on rows B / (d + 1) times shorter.
     if "float64" in be.supported_dtypes():
-        d = 2 if fmt.p > 11 else 1
-        return _CumWork(FORMATS["float64"], d, 1024, 11, 10, d + 2, 2)
+        return _CumWork(FORMATS["float64"], 1, 1024, 11, 10, 3, 2)
     d = 3 if fmt.p > 11 else 2
     return _CumWork(FORMATS["float32"], d, 32, 6, 5, d + 3, 3)
 
@@ -761,10 +763,18 @@ def _cum_dd(
                 sig * 2.0 ** (wk.h + 2 - wf.p) > floor, sig * 2.0 ** (wk.h + 2 - wf.p), floor
             )
     parts.append(be.cumsum(cur, 2, wdt))
-    # The tail's in-block prefix sums err by at most gamma_{B-1} * sum|r| (0 when every r is 0;
-    # the factor 2 covers the rounding of the float sum; a product that flushes to 0 leaves a sum
-    # of multiples of 2**emin below 2**(emin + p): exact anyway).
-    beta = be.sum(abs(cur), (2,), True, wdt) * 2.0 ** (wk.lb + 1 - wf.p)  # (M, nb, 1)
+    # The tail's in-block prefix sums are exact when one more extraction would leave nothing
+    # (r2 = 0 everywhere in the block): the tail is then that level's values, multiples of
+    # ulp(sigma2) whose partial sums of any run stay below 2**(p-4) ulp(sigma2). Otherwise they err
+    # by at most gamma_{B-1} * sum|r| <= 2**(lb+1-p) * B * ulp(sigma) / 2 = sigma * 2**(2 lb + 1
+    # - 2 p) (a product that flushes to 0 leaves a sum of multiples of 2**emin below
+    # 2**(emin + p): exact anyway). This costs no pass of its own: the check is the one
+    # reduction over the tail, where one level more would have cost a cumsum.
+    nxt = sig * 2.0 ** (wk.h + 2 - wf.p)
+    sig2 = be.where(nxt > floor, nxt, floor)
+    r2 = cur - ((cur + sig2) - sig2)
+    exact_tail = be.sum(abs(r2), (2,), True, wdt) == 0  # (M, nb, 1)
+    beta = be.where(exact_tail, 0.0, sig * 2.0 ** (2 * wk.lb + 1 - 2 * wf.p))
     if nb == 1:
         acc = [parts[0]] + [parts[0] * 0.0] * (wk.comps - 1)
         bound = beta
