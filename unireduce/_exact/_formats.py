@@ -44,9 +44,19 @@ class Fmt:
         return self.inf_bits | (1 << (self.p - 2))
 
     @property
+    def bias(self) -> int:
+        """Exponent bias: a normal value is ``2**(field - bias)`` times its significand."""
+        return (1 << (self.ebits - 1)) - 1
+
+    @property
+    def emin(self) -> int:
+        """Exponent of the smallest normal value, ``2**emin``."""
+        return 1 - self.bias
+
+    @property
     def qmin(self) -> int:
         """Exponent of the smallest subnormal, ``2**qmin``."""
-        return 2 - (1 << (self.ebits - 1)) - self.p + 1
+        return self.emin - self.p + 1
 
 
 FORMATS: dict[str, Fmt] = {

@@ -291,7 +291,7 @@ class _Work:
 
     @property
     def bias(self) -> int:
-        return (1 << (self.fmt.ebits - 1)) - 1
+        return self.fmt.bias
 
 
 _WORK = {
@@ -384,8 +384,8 @@ def _fast_rows(be: Backend, x2: Array, fmt: Fmt) -> tuple[Array, Array]:
     oint = be.native_dtype(f"int{fmt.nbits}")
     olane = i32 if fmt.nbits == 16 else oint
     m = int(x2.shape[0])
-    emin = 1 - wk.bias
-    bias_in = (1 << (fmt.ebits - 1)) - 1
+    emin = wf.emin
+    bias_in = fmt.bias
 
     # Validity from the input's own bits (a flushing cast could hide a subnormal): per row 4 if any
     # NaN, inf or nonzero |x| < 2**(emin + p); else 3 if any nonzero, 1 if only zeros and some +0,
@@ -459,7 +459,7 @@ def _sanitize(be: Backend, a: Array, wf: Fmt, growth: int) -> tuple[Array, Array
     """
     if be.float_errors_silent:
         return a, None
-    limit = 2.0 ** ((1 << (wf.ebits - 1)) - 4 - growth)
+    limit = 2.0 ** (wf.bias - 3 - growth)
     row_valid = be.max(abs(a), (1,), False) <= limit
     return be.where(be.reshape(row_valid, (int(a.shape[0]), 1)), a, 0), row_valid
 
@@ -481,7 +481,7 @@ def _passes(
     max and a min, and all sigma arithmetic on the small (M, n, 1) arrays.
     """
     wdt = be.native_dtype(wf.name)
-    floor = 2.0 ** (2 - (1 << (wf.ebits - 1)) + wf.p + 1)  # 2**(emin + p + 1)
+    floor = 2.0 ** (wf.emin + wf.p + 1)
     ax = (len(blk.shape) - 1,)
     hi, lo = wide(be.max(blk, ax, True)), wide(be.min(blk, ax, True))
     # NaN in hi or lo gives a NaN sigma, and a max that drops NaN leaves it in the data: either
@@ -591,7 +591,7 @@ def _quick_rows(be: Backend, x2: Array, fmt: Fmt) -> tuple[Array, Array]:
     else:
         wf = _WORK["float32"].fmt
         vals, terms, row_valid = _block_terms(be, x2, fmt, _WORK["float32"])
-    emin = 2 - (1 << (wf.ebits - 1))
+    emin = wf.emin
     k_len = int(x2.shape[1])
     # T_1 + .. + T_d + R = t + (e_2 + .. + e_d + R) exactly; each addition into r errs by at most
     # eps * |its result|.
@@ -606,7 +606,7 @@ def _quick_rows(be: Backend, x2: Array, fmt: Fmt) -> tuple[Array, Array]:
         delta = delta + term
     # Flushed values: below the smallest normal of the input format (a flushing cast) or of the
     # work format, at most 8 * K of them.
-    tiny = max(emin, 2 - (1 << (fmt.ebits - 1)))
+    tiny = max(emin, fmt.emin)
     delta = (delta + 2.0 ** (tiny + 4 + max(k_len - 1, 1).bit_length())) * 2.0
     yo, ok = _certify(be, y, e, delta, fmt, wf)
     return yo, ok if row_valid is None else row_valid & ok
@@ -643,9 +643,9 @@ def _certify(
     ``y_out`` and a quarter of its ulp must be normal (TF and XLA flush subnormals) and finite;
     NaN anywhere fails. The gap ``|y - y_out| + |e| + delta`` is computed with two roundings,
     covered by the factor ``1 - 8 * eps`` on the distance to the nearest rounding boundary."""
-    emin = 2 - (1 << (wf.ebits - 1))
-    bias_w = (1 << (wf.ebits - 1)) - 1
-    bias_in = (1 << (fmt.ebits - 1)) - 1
+    emin = wf.emin
+    bias_w = wf.bias
+    bias_in = fmt.bias
     top = (2.0 - 2.0 ** (1 - fmt.p)) * 2.0 ** (fmt.emask - 1 - bias_in)  # largest finite
     low = 2.0 ** max(emin + fmt.p + 3, 1 - bias_in)  # y_out and a quarter ulp of it stay normal
     fits = (abs(y) <= top) & (abs(y) >= low)
@@ -821,7 +821,7 @@ def _quick_cum_rows(be: Backend, x2: Array, fmt: Fmt) -> tuple[Array, Array]:
     wf = wk.fmt
     k_len = int(x2.shape[1])
     i32 = be.native_dtype("int32")
-    emin = 2 - (1 << (wf.ebits - 1))
+    emin = wf.emin
     oint = be.native_dtype(f"int{fmt.nbits}")
     u = be.astype(be.bitcast(x2, oint), i32 if fmt.nbits == 16 else oint)
     absb = be.bitwise_and(u, (1 << (fmt.nbits - 1)) - 1)
@@ -836,7 +836,7 @@ def _quick_cum_rows(be: Backend, x2: Array, fmt: Fmt) -> tuple[Array, Array]:
             sub = be.astype(be.where(u < 0, -absb, absb), be.native_dtype(wf.name))
             a = be.where(absb < (1 << (fmt.p - 1)), sub * 2.0**fmt.qmin, a)
         else:
-            bias_in = (1 << (fmt.ebits - 1)) - 1
+            bias_in = fmt.bias
             low_field = max(1, emin + wf.p - 1 + bias_in)  # input field of 2**(emin + p - 1)
             thr = min(low_field, fmt.emask) << (fmt.p - 1)
             kind = be.where((absb != 0) & (absb < thr), 2, kind)
