@@ -752,16 +752,20 @@ def _cum_dd(
     # NaN and the certificate fails).
     fs = be.clip(_field(be, be.max(abs(blk), (2,), True), wf), wf.p + 1, wf.emask) + (1 + wk.h)
     sig = be.where(fs <= wf.emask - 2, _pow2(be, fs, wf), float("inf"))  # (M, nb, 1)
+
+    def next_sigma(sig: Array) -> Array:
+        """The next level's sigma, > 2**h * max|r| as |r| <= ulp(sigma) / 2 (at least floor)."""
+        nxt = sig * 2.0 ** (wk.h + 2 - wf.p)
+        return be.where(nxt > floor, nxt, floor)
+
     cur = blk
     parts = []
     for lvl in range(depth):
         q = (cur + sig) - sig
         parts.append(be.cumsum(q, 2, wdt))
         cur = cur - q
-        if lvl < depth - 1:  # next sigma > 2**h * max|r|, as |r| <= ulp(sigma) / 2
-            sig = be.where(
-                sig * 2.0 ** (wk.h + 2 - wf.p) > floor, sig * 2.0 ** (wk.h + 2 - wf.p), floor
-            )
+        if lvl < depth - 1:
+            sig = next_sigma(sig)
     parts.append(be.cumsum(cur, 2, wdt))
     # The tail's in-block prefix sums are exact when one more extraction would leave nothing
     # (r2 = 0 everywhere in the block): the tail is then that level's values, multiples of
@@ -770,8 +774,7 @@ def _cum_dd(
     # - 2 p) (a product that flushes to 0 leaves a sum of multiples of 2**emin below
     # 2**(emin + p): exact anyway). This costs no pass of its own: the check is the one
     # reduction over the tail, where one level more would have cost a cumsum.
-    nxt = sig * 2.0 ** (wk.h + 2 - wf.p)
-    sig2 = be.where(nxt > floor, nxt, floor)
+    sig2 = next_sigma(sig)
     r2 = cur - ((cur + sig2) - sig2)
     exact_tail = be.sum(abs(r2), (2,), True, wdt) == 0  # (M, nb, 1)
     beta = be.where(exact_tail, 0.0, sig * 2.0 ** (2 * wk.lb + 1 - 2 * wf.p))
