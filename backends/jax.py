@@ -172,6 +172,29 @@ class JaxBackend(Backend):
     def min(self, x: Any, axes: tuple[int, ...] | None, keepdims: bool) -> Any:
         return self.jnp.min(x, axis=axes, keepdims=keepdims)
 
+    # One variadic lax.reduce: XLA CPU runs it as one loop over the data, where separate
+    # reductions of one input became a multi-output fusion 10-25x slower (jax 0.10, issue 5).
+    def fused_reductions(self) -> bool:
+        return True
+
+    def sums(self, xs: list[Any], axes: tuple[int, ...], dtype: Any) -> list[Any]:
+        zero = tuple(self.jnp.zeros((), dtype) for _ in xs)
+        return list(self.jax.lax.reduce(tuple(xs), zero, _add_all, axes))
+
+    def max_min(self, x: Any, axes: tuple[int, ...], keepdims: bool) -> tuple[Any, Any]:
+        if not self.jnp.issubdtype(x.dtype, self.jnp.floating):
+            return super().max_min(x, axes, keepdims)
+        lo_init = self.jnp.array(-self.jnp.inf, x.dtype)
+        hi_init = self.jnp.array(self.jnp.inf, x.dtype)
+        hi, lo = self.jax.lax.reduce((x, x), (lo_init, hi_init), self._max_min, axes)
+        if keepdims:
+            shape = tuple(1 if i in axes else n for i, n in enumerate(x.shape))
+            hi, lo = self.jnp.reshape(hi, shape), self.jnp.reshape(lo, shape)
+        return hi, lo
+
+    def _max_min(self, a: tuple[Any, Any], b: tuple[Any, Any]) -> tuple[Any, Any]:
+        return self.jnp.maximum(a[0], b[0]), self.jnp.minimum(a[1], b[1])
+
     def concat(self, xs: list[Any], axis: int) -> Any:
         return self.jnp.concatenate(xs, axis=axis)
 
@@ -218,3 +241,7 @@ class JaxBackend(Backend):
         # wraps the call in checkify, and under checkify the callback raises first anyway.
         self.jax.debug.callback(check, bad)
         return y
+
+
+def _add_all(a: tuple[Any, ...], b: tuple[Any, ...]) -> tuple[Any, ...]:
+    return tuple(u + v for u, v in zip(a, b, strict=True))

@@ -42,6 +42,7 @@ class TensorFlowBackend(Backend):
         self._natives: dict[str, Any] = {n: getattr(tf, n) for n in _NAMES}
         self._names: dict[Any, str] = {v: k for k, v in self._natives.items()}
         self._supported = frozenset(self._natives)
+        self._adders: dict[tuple[Any, int], Any] = {}  # reducers of sums, per dtype and count
 
     def is_array(self, x: object) -> bool:
         tf = self.tf
@@ -215,6 +216,30 @@ class TensorFlowBackend(Backend):
             return x
         return optimization_barrier(x, *after)[0]
 
+    def fused_reductions(self) -> bool:
+        # Under XLA (jit_compile=True, also for a tf.function traced inside one) tf2xla's
+        # variadic reduce is one loop over the data; outside XLA it has no kernel.
+        if self.tf.executing_eagerly():
+            return False
+        try:
+            from tensorflow.python.ops.control_flow_util import GraphOrParentsInXlaContext
+        except ImportError:  # pragma: no cover - a private module; without it, separate sums
+            return False
+        return bool(GraphOrParentsInXlaContext(self.tf.compat.v1.get_default_graph()))
+
+    def sums(self, xs: list[Any], axes: tuple[int, ...], dtype: Any) -> list[Any]:
+        if not self.fused_reductions():
+            return super().sums(xs, axes, dtype)
+        from tensorflow.compiler.tf2xla.python.xla import variadic_reduce
+
+        key = (dtype, len(xs))
+        if key not in self._adders:
+            spec = self.tf.TensorSpec([], dtype)
+            adder = self.tf.function(_add_all).get_concrete_function(*[spec] * (2 * len(xs)))
+            self._adders[key] = adder
+        zero = [self.tf.zeros([], dtype)] * len(xs)
+        return list(variadic_reduce(list(xs), zero, list(axes), self._adders[key]))
+
     def cond(self, pred: Any, true_fn: Callable[[], Any], false_fn: Callable[[], Any]) -> Any:
         # Eager tf.cond runs the taken branch only; in a graph (and under XLA) it is a conditional.
         return self.tf.cond(pred, true_fn, false_fn)
@@ -236,3 +261,9 @@ class TensorFlowBackend(Backend):
         check = tf.debugging.Assert(tf.logical_not(bad), [f"{type(err).__name__}: {err}"])
         with tf.control_dependencies([check]):
             return tf.identity(y)
+
+
+def _add_all(*ab: Any) -> tuple[Any, ...]:
+    """The reducer of :meth:`TensorFlowBackend.sums`: ``(a_1 .. a_n, b_1 .. b_n)`` to the sums."""
+    n = len(ab) // 2
+    return tuple(ab[i] + ab[n + i] for i in range(n))

@@ -265,6 +265,50 @@ def test_compiler_keeps_extraction_and_two_sum(fwk: Framework) -> None:
     assert e.tolist() == [2.0**-30, -(2.0**-40)]
 
 
+@pytest.mark.parametrize(("fwk", "mode"), MODES, indirect=["fwk"])
+def test_fused_sums_and_max_min(fwk: Framework, mode: str) -> None:
+    # Backend.sums / max_min (one variadic reduction under jax.jit and TF's XLA) give what
+    # separate reductions give: integer-valued data, so every order of addition is exact.
+    dt = "float64" if "float64" in fwk.dtypes else "float32"
+    x = np.random.default_rng(4).integers(-1000, 1000, (3, 257)).astype(np.float64)
+    t, u = fwk.make(x, dt), fwk.make(x[:, ::-1] * 3, dt)
+    be = backend_of(t)
+    wdt = be.native_dtype(dt)
+
+    def f(a: Any, b: Any) -> Any:
+        return (*be.sums([a, b, a - b], (1,), wdt), *be.max_min(a, (1,), True))
+
+    got = [np.asarray(fwk.to_numpy(v)) for v in (_jit(fwk, f) if mode == "jit" else f)(t, u)]
+    want = [x.sum(1), (x * 3).sum(1), (x - x[:, ::-1] * 3).sum(1)]
+    assert [g.tolist() for g in got[:3]] == [w.tolist() for w in want]
+    assert got[3].tolist() == x.max(1, keepdims=True).tolist()
+    assert got[4].tolist() == x.min(1, keepdims=True).tolist()
+
+
+@pytest.mark.parametrize("fwk", ["tensorflow"], indirect=True)
+def test_tensorflow_fuses_sums_only_under_xla(fwk: Framework) -> None:
+    # tf2xla's variadic reduce has no kernel outside XLA: eager and plain tf.function must not
+    # use it, jit_compile=True (and a tf.function traced inside one) must.
+    import tensorflow as tf
+
+    t = fwk.make(np.ones(4), "float64")
+    be = backend_of(t)
+    seen: list[bool] = []
+
+    def f(a: Any) -> Any:
+        seen.append(be.fused_reductions())
+        return be.sums([a, a * 2.0], (0,), a.dtype)
+
+    assert [float(v) for v in f(t)] == [4.0, 8.0]
+    assert [float(v) for v in tf.function(f)(t)] == [4.0, 8.0]
+    assert [float(v) for v in tf.function(f, jit_compile=True)(t)] == [4.0, 8.0]
+    assert [float(v) for v in tf.function(lambda a: tf.function(f)(a), jit_compile=True)(t)] == [
+        4.0,
+        8.0,
+    ]
+    assert seen == [False, False, True, True]
+
+
 # ------------------------------------------------------------------------------ row patching
 def _tie_rows(m: int, k: int, rows: list[int]) -> np.ndarray:
     """Benign float32 rows, with exact ties (1 + 2**-24: the float-only try refuses them) at

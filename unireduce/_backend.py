@@ -231,6 +231,34 @@ class Backend(abc.ABC):
         """
         return -self.max(-x, axes, keepdims)
 
+    def fused_reductions(self) -> bool:
+        """Whether :meth:`sums` reads its operands in one pass (one variadic reduction) where it
+        is called now; the exact engine then builds every operand from one read of the data."""
+        return False
+
+    def sums(self, xs: list[Array], axes: tuple[int, ...], dtype: NativeDType) -> list[Array]:
+        """The sums over ``axes`` of the same-shaped arrays ``xs``, each in ``dtype`` (which ``xs``
+        already have), in one reduction where :meth:`fused_reductions` holds.
+
+        >>> import numpy as np
+        >>> from unireduce._registry import backend_of
+        >>> be = backend_of(np.zeros(1))
+        >>> [v.tolist() for v in be.sums([np.ones((2, 3)), np.eye(2, 3)], (1,), np.float64)]
+        [[3.0, 3.0], [1.0, 1.0]]
+        """
+        return [self.sum(x, axes, False, dtype) for x in xs]
+
+    def max_min(self, x: Array, axes: tuple[int, ...], keepdims: bool) -> tuple[Array, Array]:
+        """Maximum and minimum over ``axes`` (one reduction where the adapter can).
+
+        >>> import numpy as np
+        >>> from unireduce._registry import backend_of
+        >>> hi, lo = backend_of(np.zeros(1)).max_min(np.array([[3.0, -2.0]]), (1,), False)
+        >>> hi.tolist(), lo.tolist()
+        ([3.0], [-2.0])
+        """
+        return self.max(x, axes, keepdims), self.min(x, axes, keepdims)
+
     def concat(self, xs: list[Array], axis: int) -> Array:
         """Arrays joined along ``axis`` (negative allowed)."""
         raise NotImplementedError(f"{self.name}: concat")

@@ -478,17 +478,27 @@ def _passes(
     with ``abs``, a negation or a product by a constant in them, several times slower merged into
     one multi-output fusion, and a sigma shared by several passes was materialized broadcast to
     the data's shape (measured with jax 0.10 and TF 2.21, issue 5). Hence the maximum |a| from a
-    max and a min, and all sigma arithmetic on the small (M, n, 1) arrays.
+    max and a min, and all sigma arithmetic on the small (M, n, 1) arrays. Where the backend has
+    one variadic reduction (:meth:`Backend.fused_reductions`: jax.jit, TF under XLA) it is one
+    pass for the max and min and one for all ``d + 1`` sums, which XLA CPU runs as one loop
+    (jax_x64, 10**7 float64: 4.5-5.3x native instead of 5.8x).
     """
     wdt = be.native_dtype(wf.name)
     floor = 2.0 ** (wf.emin + wf.p + 1)
     ax = (len(blk.shape) - 1,)
-    hi, lo = wide(be.max(blk, ax, True)), wide(be.min(blk, ax, True))
+    hi, lo = (wide(v) for v in be.max_min(blk, ax, True))
     # NaN in hi or lo gives a NaN sigma, and a max that drops NaN leaves it in the data: either
     # way it reaches the sums and fails the certificate.
     sig = [be.where(hi > -lo, hi, -lo) * 2.0 ** (h + 1) + floor]
     for _ in range(d - 1):
         sig.append(sig[-1] * 2.0 ** (h + 2 - wf.p) + floor)
+    if be.fused_reductions():  # all d + 1 sums from one read: 2 passes instead of d + 3
+        cur, parts = wide(blk), []
+        for s in sig:
+            q = (cur + s) - s
+            parts.append(q)
+            cur = cur - q
+        return be.sums([*parts, cur], ax, wdt), sig[-1]
     vals: list[Array] = []
     for j in range(d + 1):
         cur = wide(be.barrier(blk, *vals[-1:]))
