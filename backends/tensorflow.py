@@ -216,6 +216,23 @@ class TensorFlowBackend(Backend):
             return x
         return optimization_barrier(x, *after)[0]
 
+    def with_grad_of(
+        self, exact: Callable[[Any], Any], native: Callable[[Any], Any], x: Any
+    ) -> Any:
+        tf = self.tf
+
+        @tf.custom_gradient
+        def f(v: Any) -> Any:
+            def grad(g: Any) -> Any:
+                with tf.GradientTape() as tape:
+                    tape.watch(v)
+                    y = native(v)
+                return tape.gradient(y, v, output_gradients=g)
+
+            return exact(v), grad
+
+        return f(x)
+
     def fused_reductions(self) -> bool:
         # Under XLA (jit_compile=True, also for a tf.function traced inside one) tf2xla's
         # variadic reduce is one loop over the data; outside XLA it has no kernel.

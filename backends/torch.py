@@ -86,6 +86,8 @@ class TorchBackend(Backend):
         self._supported = frozenset(self._natives)
         #: dtypes torch.sum and torch.cumsum keep without a dtype= argument.
         self._keeps = frozenset(d for d in self._names if d.is_floating_point or d.is_complex)
+        # Made here, not on first use: Dynamo cannot trace a class definition (torch 2.13).
+        self._grad_of = _grad_of_function(torch)
         # Registered here, eagerly: Dynamo cannot trace an op registration inside torch.compile
         # (the registry builds adapters outside the trace, see _registry.backend_of).
         self._guard_op = _guard_op(torch)
@@ -268,6 +270,14 @@ class TorchBackend(Backend):
     def make_complex(self, re: Any, im: Any) -> Any:
         return self.torch.complex(re, im)
 
+    def with_grad_of(
+        self, exact: Callable[[Any], Any], native: Callable[[Any], Any], x: Any
+    ) -> Any:
+        torch = self.torch
+        if not (torch.is_grad_enabled() and x.requires_grad):
+            return exact(x)
+        return self._grad_of.apply(x, exact, native)
+
     def cond(self, pred: Any, true_fn: Callable[[], Any], false_fn: Callable[[], Any]) -> Any:
         """Under ``torch.compile``, ``torch.cond``: one branch runs (not both plus a ``where``).
 
@@ -296,3 +306,22 @@ class TorchBackend(Backend):
         # the compiled function (measured, torch 2.13); unireduce's errors carry one message.
         msg = str(err.args[0]) if err.args else ""
         return self._guard_op(y, bad, f"{cls.__module__}:{cls.__qualname__}", msg)
+
+
+def _grad_of_function(torch: Any) -> Any:
+    """The autograd.Function of :meth:`TorchBackend.with_grad_of`."""
+
+    class GradOf(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx: Any, x: Any, exact: Any, native: Any) -> Any:
+            ctx.native = native
+            ctx.save_for_backward(x)
+            return exact(x)
+
+        @staticmethod
+        def backward(ctx: Any, g: Any) -> Any:
+            (x,) = ctx.saved_tensors
+            _, vjp = torch.func.vjp(ctx.native, x)
+            return vjp(g)[0], None, None
+
+    return GradOf

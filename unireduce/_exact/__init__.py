@@ -89,12 +89,16 @@ def sum(
         return y
     if m == 0 or k == 0:
         return be.sum(x, axes, keepdims, be.native_dtype(out))
-    view = _use_host(be, x, out, path)
-    if view is not None:
-        res = _host_sum(view, kept, red, m, k, out)
-        return be.from_host(res.reshape(out_shape), x)
-    x2 = _rows2d(be, x, kept, red, m, k)
-    return be.reshape(sum_rows(be, x2, out, False), out_shape)
+
+    def exact(v: Array) -> Array:
+        view = _use_host(be, v, out, path)
+        if view is not None:
+            res = _host_sum(view, kept, red, m, k, out)
+            return be.from_host(res.reshape(out_shape), v)
+        x2 = _rows2d(be, v, kept, red, m, k)
+        return be.reshape(sum_rows(be, x2, out, False), out_shape)
+
+    return be.with_grad_of(exact, lambda v: be.sum(v, axes, keepdims, be.native_dtype(out)), x)
 
 
 def cumsum(be: Backend, x: Array, axis: int, out: str, path: Path = "auto") -> Array:
@@ -118,16 +122,20 @@ def cumsum(be: Backend, x: Array, axis: int, out: str, path: Path = "auto") -> A
     if m == 0 or k == 0:
         return be.cumsum(x, axis, be.native_dtype(out))
     inv = tuple(perm.index(a) for a in range(nd))
-    view = _use_host(be, x, out, path)
-    if view is not None:
-        res = _host.cumsum_rows(_np_rows(view, kept, (axis,), m, k), out)
-        res = res.reshape(tuple(shape[a] for a in perm)).transpose(inv)
-        return be.from_host(res, x)
-    x2 = _rows2d(be, x, kept, (axis,), m, k)
-    y = be.reshape(sum_rows(be, x2, out, True), tuple(shape[a] for a in perm))
-    if perm != tuple(range(nd)):
-        y = be.permute_dims(y, inv)
-    return y
+
+    def exact(v: Array) -> Array:
+        view = _use_host(be, v, out, path)
+        if view is not None:
+            res = _host.cumsum_rows(_np_rows(view, kept, (axis,), m, k), out)
+            res = res.reshape(tuple(shape[a] for a in perm)).transpose(inv)
+            return be.from_host(res, v)
+        x2 = _rows2d(be, v, kept, (axis,), m, k)
+        y = be.reshape(sum_rows(be, x2, out, True), tuple(shape[a] for a in perm))
+        if perm != tuple(range(nd)):
+            y = be.permute_dims(y, inv)
+        return y
+
+    return be.with_grad_of(exact, lambda v: be.cumsum(v, axis, be.native_dtype(out)), x)
 
 
 def _rows2d(be: Backend, x: Array, kept: list[int], red: tuple[int, ...], m: int, k: int) -> Array:

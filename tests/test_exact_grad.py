@@ -1,0 +1,141 @@
+"""Gradients through exact mode (issue 5, design principle 3): ``precision="exact"`` returns the
+correctly rounded value of the same linear map native mode computes, so its gradient is native
+mode's. Each case differentiates ``sum(w * f(x))`` with integer weights ``w`` (every gradient
+entry is then an exact small integer) eagerly and under each framework's compiler, and compares
+with the gradient worked out by hand from the map's definition.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pytest
+
+import unireduce as ur
+
+# Dynamo (torch 2.13) instantiates torch.autograd.Function to make the ctx of any autograd.Function
+# it traces, which warns (pytorch#128439, fixed by pytorch#186421): not ours to fix.
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:<class 'torch.autograd.function.Function'> should not be instantiated"
+    ":DeprecationWarning"
+)
+
+X = np.arange(1.0, 13.0).reshape(3, 4)
+# Massive cancellation: the float-only tries refuse these rows, the integer route (bit operations
+# with no derivative of their own) computes them.
+X_CANCEL = np.array([[2.0**100, 1.0, -(2.0**100), 2.0]] * 3) * [[1.0], [3.0], [-5.0]]
+DATA = {"small": X, "cancelling": X_CANCEL}
+MODES = [
+    "torch-eager",
+    "torch-torch.compile",
+    "jax-eager",
+    "jax-jax.jit",
+    "tensorflow-eager",
+    "tensorflow-tf.function",
+    "tensorflow-xla",
+]
+
+
+def _weights(shape: tuple[int, ...]) -> np.ndarray:
+    return (np.arange(int(np.prod(shape))) % 5 + 1).reshape(shape).astype(np.float64)
+
+
+# (op, expected gradient of sum(w * op(x)) for weights w of op's output shape)
+def _rev_cumsum(w: np.ndarray, axis: int) -> np.ndarray:
+    return np.flip(np.cumsum(np.flip(w, axis), axis), axis)
+
+
+CASES: dict[str, tuple[Callable[[Any], Any], Callable[[np.ndarray], np.ndarray]]] = {
+    "sum-all": (lambda x: ur.sum(x, precision="exact"), lambda w: np.full(X.shape, w)),
+    "sum-axis1-keepdims": (
+        lambda x: ur.sum(x, axis=1, keepdims=True, precision="exact"),
+        lambda w: np.broadcast_to(w, X.shape),
+    ),
+    "sum-axis0": (
+        lambda x: ur.sum(x, axis=0, precision="exact"),
+        lambda w: np.broadcast_to(w[None, :], X.shape),
+    ),
+    "cumsum-axis1": (
+        lambda x: ur.cumsum(x, axis=1, precision="exact"),
+        lambda w: _rev_cumsum(w, 1),
+    ),
+    "cumsum-axis0-reverse": (
+        lambda x: ur.cumsum(x, axis=0, reverse=True, precision="exact"),
+        lambda w: np.cumsum(w, 0),
+    ),
+}
+
+
+def _grad(
+    mode: str, op: Callable[[Any], Any], dtype: str, data: np.ndarray = X
+) -> tuple[np.ndarray, np.ndarray]:
+    """``op``'s value and the gradient of ``sum(w * op(x))`` at ``data`` (as ``dtype``)."""
+    fw, how = mode.split("-", 1)
+    out_shape = np.asarray(op(data.astype(dtype))).shape
+    w = _weights(out_shape)
+    if fw == "torch":
+        torch = pytest.importorskip("torch")
+        x = torch.tensor(data, dtype=getattr(torch, dtype), requires_grad=True)
+        wt = torch.tensor(w, dtype=torch.float64)
+        f = op
+        if how == "torch.compile":
+            torch._dynamo.reset()
+            f = torch.compile(op, backend="aot_eager", fullgraph=True)
+        y = f(x)
+        assert y.requires_grad, "exact mode cut the gradient"
+        (y.double() * wt).sum().backward()
+        return y.detach().double().numpy(), x.grad.double().numpy()
+    if fw == "jax":
+        jax = pytest.importorskip("jax")
+        jnp = jax.numpy
+        x = jnp.asarray(data, dtype=dtype)
+
+        def loss(v: Any) -> Any:
+            return (op(v).astype(jnp.float32) * jnp.asarray(w, jnp.float32)).sum()
+
+        g = jax.jit(jax.grad(loss)) if how == "jax.jit" else jax.grad(loss)
+        return np.asarray(op(x), np.float64), np.asarray(g(x), np.float64)
+    tf = pytest.importorskip("tensorflow")
+    x = tf.constant(data, dtype=dtype)
+
+    def value_and_grad(v: Any) -> Any:
+        with tf.GradientTape() as tape:
+            tape.watch(v)
+            y = op(v)
+            loss = tf.reduce_sum(tf.cast(y, tf.float64) * w)
+        return y, tape.gradient(loss, v)
+
+    if how != "eager":
+        value_and_grad = tf.function(value_and_grad, jit_compile=how == "xla")
+    y, g = value_and_grad(x)
+    return np.asarray(y, np.float64), np.asarray(g, np.float64)
+
+
+@pytest.mark.parametrize("data", sorted(DATA))
+@pytest.mark.parametrize("case", sorted(CASES))
+@pytest.mark.parametrize("mode", MODES)
+def test_exact_mode_gradient_is_native_modes(mode: str, case: str, data: str) -> None:
+    op, want = CASES[case]
+    x = DATA[data]
+    value, grad = _grad(mode, op, "float32", x)
+    # The value: NumPy's exact mode (itself checked against the oracle elsewhere).
+    assert value.tolist() == np.asarray(op(x.astype(np.float32)), np.float64).tolist()
+    w = _weights(value.shape)
+    assert grad.tolist() == np.asarray(want(w), np.float64).tolist(), f"{mode} {case}"
+
+
+@pytest.mark.parametrize("mode", ["torch-eager", "jax-jax.jit", "tensorflow-tf.function"])
+def test_gradient_through_the_cast_to_a_wider_dtype(mode: str) -> None:
+    # float16 data, exact float32 sum: the gradient reaches the float16 input through the cast.
+    def op(x: Any) -> Any:
+        return ur.sum(x, axis=1, dtype="float32", precision="exact")
+
+    value, grad = _grad(mode, op, "float16")
+    assert value.tolist() == X.sum(1).tolist()
+    assert grad.tolist() == np.broadcast_to(_weights((3,))[:, None], X.shape).tolist()
