@@ -128,6 +128,27 @@ def _window_sums(
     return lo_full, hi_full
 
 
+def _window_sums_fused(
+    be: Backend, ds: list[Array], lanes: Lanes, k_len: int
+) -> list[tuple[Array, Array | None]]:
+    """:func:`_window_sums` (not cumulative) of every digit array of ``ds`` (M, K) at once, by
+    :meth:`Backend.sums`; ``K`` is at most ``lanes.block`` or a multiple of it."""
+    lane = be.native_dtype(lanes.name)
+    if k_len <= lanes.block:
+        return [(s, None) for s in be.sums(ds, (1,), lane)]
+    m, b = ds[0].shape[0], lanes.block
+    nb = k_len // b
+    if nb > b // 2:
+        raise UnireduceValueError(
+            f"sum: exact mode in {lanes.name} lanes sums at most {b * b // 2} elements per "
+            f"output, got {k_len}"
+        )
+    blocks = be.sums([be.reshape(d, (m, nb, b)) for d in ds], (2,), lane)
+    lo = be.sums([be.bitwise_and(s, lanes.mask) for s in blocks], (1,), lane)
+    hi = be.sums([be.shift_right(s, lanes.w) for s in blocks], (1,), lane)
+    return list(zip(lo, hi, strict=True))
+
+
 # ---------------------------------------------------------------------------------- floats
 def _float_rows_exact(be: Backend, x2: Array, fmt: Fmt, cumulative: bool) -> Array:
     """Exact row sums (M,) or row prefix sums (M, K) of the real float array ``x2`` (M, K)."""
@@ -169,9 +190,20 @@ def _float_rows_exact(be: Backend, x2: Array, fmt: Fmt, cumulative: bool) -> Arr
     need = _concrete_int(be, be.max(top - kmin_row, None, False))
     g = static_g if need is None else max(1, min(static_g, -(-need // lanes.w)))
 
+    # One variadic reduction for every window's digits where the backend has one: XLA CPU
+    # turned each window's long integer sum into reduce-windows that do not fuse the digits'
+    # computation, and computed all of them before any sum (jax.jit, float64: 66 int64 arrays
+    # alive at once, 53 GB of temporaries at 10**8 elements; issue 5). Elsewhere one window at a
+    # time, so an eager backend holds one digit array at once.
+    fused = not cumulative and be.fused_reductions()
+    if fused and k_len > lanes.block:  # whole blocks, padded once for all windows
+        r = -k_len % lanes.block
+        sig, k = _pad_last(be, sig, r), _pad_last(be, k, r)  # zero significands add nothing
+        neg = be.concat([neg, neg[:, :r] & False], 1) if r else neg
+        k_len += r
     mask_arr = sig * 0 + lanes.mask
-    cols: list[Array | None] = [None] * (g + 1)
-    for j in range(g):
+
+    def digits(j: int) -> Array:
         base = top - lanes.w * (j + 1)
         dd = k - base
         left = be.clip(dd, 0, lanes.w)
@@ -179,8 +211,16 @@ def _float_rows_exact(be: Backend, x2: Array, fmt: Fmt, cumulative: bool) -> Arr
         digit = be.shift_left(
             be.bitwise_and(be.shift_right(sig, right), be.shift_right(mask_arr, left)), left
         )
-        digit = be.where(neg, -digit, digit)
-        lo, hi = _window_sums(be, digit, lanes, cumulative, k_len)
+        return be.where(neg, -digit, digit)
+
+    if fused:
+        sums = _window_sums_fused(be, [digits(j) for j in range(g)], lanes, k_len)
+    cols: list[Array | None] = [None] * (g + 1)
+    for j in range(g):
+        if fused:
+            lo, hi = sums[j]
+        else:
+            lo, hi = _window_sums(be, digits(j), lanes, cumulative, k_len)
         cols[j + 1] = lo if cols[j + 1] is None else cols[j + 1] + lo
         if hi is not None:
             cols[j] = hi if cols[j] is None else cols[j] + hi
