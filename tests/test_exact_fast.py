@@ -375,6 +375,29 @@ def _spy(monkeypatch: pytest.MonkeyPatch, name: str) -> list[int]:
     return seen
 
 
+@pytest.mark.parametrize("fwk", ["numpy", "jax"], indirect=True)
+def test_later_routes_build_their_rows_in_their_branch(fwk: Framework) -> None:
+    # sum_rows(..., rows) hands the later routes rows() instead of x2, so a compiler keeps no
+    # copy of x2 (e.g. a transpose) for a branch that does not run: rows() is called only when
+    # the float-only try leaves a row uncertified (eagerly a concrete branch runs alone).
+    calls: list[int] = []
+    easy = np.random.default_rng(2).integers(-100, 100, (40, 100)).astype(np.float32) / 2
+    tie = easy.copy()
+    tie[3] = 0.0
+    tie[3, 0], tie[3, -1] = 1.0, 2.0**-24  # an exact tie: the float-only try refuses it
+    for x, want_calls in ((easy, 0), (tie, 1)):
+        t = fwk.make(x, "float32")
+        be = backend_of(t)
+
+        def rows(t: Any = t) -> Any:
+            calls.append(1)
+            return t
+
+        got = np.asarray(fwk.to_numpy(_portable.sum_rows(be, t, "float32", False, rows)))
+        assert _bits(got).tolist() == _bits(exact_sum_along(x, (1,), False, "float32")).tolist()
+        assert len(calls) == want_calls
+
+
 @pytest.mark.parametrize("fwk", ["numpy", "torch", "jax", "array_api_strict"], indirect=True)
 @pytest.mark.parametrize("nbad", [1, _portable.PATCH_ROWS, _portable.PATCH_ROWS + 1])
 @pytest.mark.parametrize("op", ["sum", "cumsum"])
