@@ -571,7 +571,10 @@ def _row_terms(be: Backend, x2: Array, fmt: Fmt) -> tuple[list[Array], list[Arra
     src, row_valid = x2, None
     if not be.float_errors_silent:
         src, row_valid = _sanitize(be, be.astype(x2, wdt), wf, h + 3)
-    src = be.barrier(src)  # one copy of a transposed view, not one per pass
+    # One copy of a transposed view, not one per pass; with fused reductions (two reads) no
+    # copy: under TF's XLA the barrier cost 21.5 ms against 14.3 for a float32 sum of 10**7, and
+    # 36.5 against 17.0 over axis 0 (jax.jit: the same within noise).
+    src = src if be.fused_reductions() else be.barrier(src)
 
     def wide(v: Array) -> Array:
         return v if v.dtype == wdt else be.astype(v, wdt)
