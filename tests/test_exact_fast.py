@@ -231,7 +231,7 @@ def test_float_only_try_certifies_long_spread_rows(fwk: Framework, mode: str) ->
     # these rows with the oracle's bits. Row 1 is all negative.
     rng = np.random.default_rng(5)
     for dt in [d for d in ("float32", "float64") if d in fwk.dtypes]:
-        x = (rng.standard_normal((2, 300_000)) * 2.0 ** rng.integers(-20, 21, (2, 300_000)))
+        x = rng.standard_normal((2, 300_000)) * 2.0 ** rng.integers(-20, 21, (2, 300_000))
         x[1] = -np.abs(x[1])  # max|x| is then -min(x): sigma must come from the minimum
         x = x.astype(np_dtype(dt))
         t = fwk.make(x, dt)
@@ -348,6 +348,27 @@ def test_integer_route_temporaries_stay_small(fwk: Framework) -> None:
 
     temp = jax.jit(f).lower(t).compile().memory_analysis().temp_size_in_bytes
     assert temp < 10**8, f"{temp / 1e6:.0f} MB of temporaries"
+
+
+@pytest.mark.parametrize("fwk", ["jax"], indirect=True)
+@pytest.mark.parametrize(("op", "limit"), [("sum", 2**27), ("cumsum", 2**26)])
+def test_int32_lanes_refuse_rows_past_their_limit(fwk: Framework, op: str, limit: int) -> None:
+    # JAX with x64 off has int32 lanes only: blocks of 2**14 digits, and at most 2**13 block sums
+    # (sum) or 2**14 blocks of 2**12 (cumsum) before a lane could overflow. Past that the call
+    # must refuse clearly, naming the caller's length (not a padded one), not wrap. Traced on
+    # abstract shapes (no memory), at the limit and one past it.
+    import jax
+
+    import unireduce as ur
+    from unireduce import UnireduceValueError
+
+    fn = getattr(ur, op)
+    jax.eval_shape(lambda a: fn(a, precision="exact"), jax.ShapeDtypeStruct((limit,), "float32"))
+    past = jax.ShapeDtypeStruct((limit + 1,), "float32")
+    with pytest.raises(
+        UnireduceValueError, match=rf"^{op}: exact mode in int32 lanes .*, got {limit + 1}\b"
+    ):
+        jax.eval_shape(lambda a: fn(a, precision="exact"), past)
 
 
 # ------------------------------------------------------------------------------ row patching

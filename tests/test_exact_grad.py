@@ -139,3 +139,53 @@ def test_gradient_through_the_cast_to_a_wider_dtype(mode: str) -> None:
     value, grad = _grad(mode, op, "float16")
     assert value.tolist() == X.sum(1).tolist()
     assert grad.tolist() == np.broadcast_to(_weights((3,))[:, None], X.shape).tolist()
+
+
+@pytest.mark.parametrize("case", ["sum-axis1-keepdims", "cumsum-axis1"])
+@pytest.mark.parametrize(
+    "mode",
+    ["torch-eager", "jax-eager", "jax-jax.jit", "tensorflow-eager", "tensorflow-tf.function"],
+)
+def test_second_order_gradient(mode: str, case: str) -> None:
+    # L(x) = sum(w * op(x * x)) has the gradient 2 x G (G: the first-order gradient of
+    # sum(w * op(.)), worked out by hand above), so the derivative of sum(v * dL/dx) is 2 v G:
+    # a second derivative that passes through exact mode's custom gradient.
+    op, want = CASES[case]
+    fw, how = mode.split("-", 1)
+    w = _weights(np.asarray(op(X)).shape)
+    v = (np.arange(X.size) % 3 + 1).reshape(X.shape).astype(np.float64)
+    expected = (2.0 * v * want(w)).tolist()
+    if fw == "torch":
+        torch = pytest.importorskip("torch")
+        x = torch.tensor(X, requires_grad=True)
+        loss = (op(x * x) * torch.tensor(w)).sum()
+        (g,) = torch.autograd.grad(loss, x, create_graph=True)
+        (h,) = torch.autograd.grad((g * torch.tensor(v)).sum(), x)
+        assert h.numpy().tolist() == expected
+        return
+    if fw == "jax":
+        jax = pytest.importorskip("jax")
+        jnp = jax.numpy
+        f32 = jnp.float32  # small integers: exact in float32, with or without jax_enable_x64
+
+        def grad_dot_v(x: Any) -> Any:
+            g = jax.grad(lambda u: (op(u * u) * jnp.asarray(w, f32)).sum())(x)
+            return (g * jnp.asarray(v, f32)).sum()
+
+        h = jax.jit(jax.grad(grad_dot_v)) if how == "jax.jit" else jax.grad(grad_dot_v)
+        assert np.asarray(h(jnp.asarray(X, f32)), np.float64).tolist() == expected
+        return
+    tf = pytest.importorskip("tensorflow")
+
+    def second(x: Any) -> Any:
+        with tf.GradientTape() as outer:
+            outer.watch(x)
+            with tf.GradientTape() as inner:
+                inner.watch(x)
+                loss = tf.reduce_sum(op(x * x) * w)
+            g = inner.gradient(loss, x)
+            gv = tf.reduce_sum(g * v)
+        return outer.gradient(gv, x)
+
+    f = tf.function(second) if how == "tf.function" else second
+    assert np.asarray(f(tf.constant(X))).tolist() == expected

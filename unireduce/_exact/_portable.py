@@ -137,12 +137,13 @@ def _window_sums_fused(
     be: Backend, ds: list[Array], lanes: Lanes, k_len: int
 ) -> list[tuple[Array, Array | None]]:
     """:func:`_window_sums` (not cumulative) of every digit array of ``ds`` (M, K) at once, by
-    :meth:`Backend.sums`; ``K`` is at most ``lanes.block`` or a multiple of it."""
+    :meth:`Backend.sums`; ``K`` is at most ``lanes.block`` or a multiple of it (the rows padded
+    from ``k_len`` values)."""
     lane = be.native_dtype(lanes.name)
-    if k_len <= lanes.block:
+    m, kp, b = ds[0].shape[0], int(ds[0].shape[1]), lanes.block
+    if kp <= b:
         return [(s, None) for s in be.sums(ds, (1,), lane)]
-    m, b = ds[0].shape[0], lanes.block
-    nb = k_len // b
+    nb = kp // b
     _check_blocks(nb, lanes, k_len)
     blocks = be.sums([be.reshape(d, (m, nb, b)) for d in ds], (2,), lane)
     lo = be.sums([be.bitwise_and(s, lanes.mask) for s in blocks], (1,), lane)
@@ -201,7 +202,6 @@ def _float_rows_exact(be: Backend, x2: Array, fmt: Fmt, cumulative: bool) -> Arr
         r = -k_len % lanes.block
         sig, k = _pad_last(be, sig, r), _pad_last(be, k, r)  # zero significands add nothing
         neg = be.concat([neg, neg[:, :r] & False], 1) if r else neg
-        k_len += r
     mask_arr = sig * 0 + lanes.mask
 
     def digits(j: int) -> Array:
@@ -1002,9 +1002,7 @@ def _float_rows(
         quick, quick_ok = _quick_rows(be, x2, fmt)
         careful = _careful_rows
     if int(x2.shape[0]) <= 2 * PATCH_ROWS:
-        return be.cond(
-            _all(be, quick_ok), lambda: quick, lambda: careful(be, careful_input(), fmt)
-        )
+        return be.cond(_all(be, quick_ok), lambda: quick, lambda: careful(be, careful_input(), fmt))
 
     def fallback() -> Array:
         i32 = be.native_dtype("int32")
