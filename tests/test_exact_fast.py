@@ -452,8 +452,9 @@ def test_patched_rows_bitwise_under_jit(fwk: Framework, mode: str) -> None:
 
 
 def test_patched_rows_bitwise_on_lazy_dask() -> None:
-    # Dask is lazy: both routes are built and a where picks (Backend.cond's default); the
-    # gathered rows and the scatter by rank must give the oracle's bits, chunks across rows.
+    # Dask is lazy: the routes are built as graphs and the adapter's cond computes the later
+    # ones only when needed; the gathered rows and the scatter by rank must give the oracle's
+    # bits, chunks across rows.
     da = pytest.importorskip("dask.array", reason="dask is not installed")
     x = _tie_rows(100, 64, [0, 50, 99])
     t = da.from_array(x, chunks=(30, 20))
@@ -506,6 +507,38 @@ def test_cond_runs_one_branch_eagerly(fwk: Framework) -> None:
         out = be.cond(p, branch("true", t), branch("false", t * 3))
         assert ran == [want]
         assert fwk.to_numpy(out).tolist() == ([1.0, 2.0] if pred else [3.0, 6.0])
+
+
+def test_dask_cond_computes_one_branch_lazily() -> None:
+    # Dask's cond computes nothing until the caller computes, and then only the branch pred
+    # names: a false branch whose blocks raise is never run when pred holds (the default, both
+    # branches and a where, computed the integer route on every exact call: 16 GB for the cumsum
+    # of 2**24 float32 ones).
+    da = pytest.importorskip("dask.array", reason="dask is not installed")
+    x = da.from_array(np.array([1.0, 2.0, 3.0, 4.0]), chunks=2)
+    be = backend_of(x)
+    computed: list[str] = []
+
+    def track(name: str, fail: bool = False) -> Callable[[Any], Any]:
+        def block(b: Any) -> Any:
+            computed.append(name)
+            if fail:
+                raise AssertionError(f"the {name} branch ran")
+            return b * (2.0 if name == "true" else 3.0)
+
+        return block
+
+    for holds in (True, False):
+        pred = be.max(x, None, False) < (5.0 if holds else 0.0)
+        meta = np.empty((0,), x.dtype)  # no trial call of the block functions for dask's meta
+        t = da.map_blocks(track("true"), x, dtype=x.dtype, meta=meta)
+        f = da.map_blocks(track("false", fail=holds), x, dtype=x.dtype, meta=meta)
+        computed.clear()
+        out = be.cond(pred, lambda: t, lambda: f)
+        assert computed == [] and isinstance(out, da.Array)
+        got = out.compute().tolist()
+        assert got == ([2.0, 4.0, 6.0, 8.0] if holds else [3.0, 6.0, 9.0, 12.0])
+        assert "false" not in computed if holds else "false" in computed
 
 
 @pytest.mark.parametrize("fwk", ["jax", "tensorflow"], indirect=True)
