@@ -442,6 +442,34 @@ def test_uncertified_rows_are_patched_one_by_one(
     assert seen == [_portable.PATCH_ROWS if nbad <= _portable.PATCH_ROWS else m]
 
 
+@pytest.mark.parametrize("fwk", ["numpy", "jax"], indirect=True)
+@pytest.mark.parametrize("extra", [0, 1])
+def test_many_rows_patch_one_in_1024(
+    fwk: Framework, extra: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Of 40,000 rows up to 39 (one in 1024) are patched one by one (10**5 normal float32 columns
+    # of 1000 values left 27 uncertified, and the whole call took the careful route at 15-69x
+    # native); one more sends the whole call. The failing rows include the first and the last
+    # (the ends of the binary search that finds them).
+    m, k = 40_000, 8
+    cap = m // 1024
+    assert _portable.patch_capacity(m) == cap
+    bad = [0, m - 1, *range(100, 100 + 1000 * (cap - 2), 1000)][: cap + extra]
+    if extra:
+        bad.append(m // 2 + 1)
+    # Halves of small positive integers: nonzero sums, exact in float32, which the float-only
+    # try certifies (it leaves exact zeros, whose sign it does not track, to the next route);
+    # ties at the bad rows.
+    x = np.random.default_rng(3).integers(1, 100, (m, k)).astype(np.float32) / 2
+    x[bad] = 0.0
+    x[bad, 0], x[bad, k - 1] = 1.0, 2.0**-24
+    seen = _spy(monkeypatch, "_careful_rows")
+    _check(fwk, "eager", x, "float32", f"{len(bad)} tie rows of {m}")
+    assert seen == [cap if not extra else m]
+    if fwk.id == "jax":  # traced: one compiled program, both outcomes
+        _check(fwk, "jit", x, "float32", f"{len(bad)} tie rows of {m}, jax.jit")
+
+
 @pytest.mark.parametrize(
     ("fwk", "mode"), [m for m in MODES if m.values[1] == "jit"], indirect=["fwk"]
 )

@@ -947,8 +947,19 @@ def quick_ok(be: Backend, x2: Array, out: str) -> Array:
 
 #: Rows the float-only try may leave uncertified and still be patched one by one (issue 5: with
 #: 10**4 rows of 1000 float32 values two failed, and the whole call took the integer route at
-#: 225x native under jax.jit). More failures send the whole call down the next route.
+#: 225x native under jax.jit), at least; one row in 1024 of more rows (10**5 normal float32
+#: columns of 1000 values: 27 failed, and the whole call took the careful route at 15-69x
+#: native). More failures send the whole call down the next route.
 PATCH_ROWS = 16
+
+
+def patch_capacity(m: int) -> int:
+    """How many of ``m`` rows :func:`_patch_rows` redoes one by one.
+
+    >>> patch_capacity(1000), patch_capacity(10**5)
+    (16, 97)
+    """
+    return max(PATCH_ROWS, m // 1024)
 
 
 def _careful_rows(be: Backend, x2: Array, fmt: Fmt) -> Array:
@@ -968,18 +979,26 @@ Careful = Callable[[Backend, Array, Fmt], Array]
 def _patch_rows(
     be: Backend, x2: Array, fmt: Fmt, quick: Array, ok: Array, careful: Careful
 ) -> Array:
-    """``quick`` (M,) or (M, K) with its uncertified rows (at most ``PATCH_ROWS``) redone by
-    ``careful``: the failing rows are gathered into a (PATCH_ROWS, K) array (unused slots repeat
-    row 0), summed, and scattered back by their rank among the failures (no data-dependent
-    shapes: works traced)."""
-    m, c = int(x2.shape[0]), PATCH_ROWS
+    """``quick`` (M,) or (M, K) with its uncertified rows (at most :func:`patch_capacity`) redone
+    by ``careful``: the failing rows are gathered into a (C, K) array (unused slots repeat the
+    last row), summed, and scattered back by their rank among the failures (no data-dependent
+    shapes: works traced). Slot ``s`` finds the ``s``-th failing row by a binary search over the
+    running count of failures: ``C log2 M`` gathers, not an (M, C) comparison."""
+    m, c = int(x2.shape[0]), patch_capacity(int(x2.shape[0]))
     i32 = be.native_dtype("int32")
     fail = be.astype(~ok, i32)
-    rank = be.cumsum(fail, 0, i32) - 1  # among the failing rows
-    row = be.cumsum(fail * 0 + 1, 0, i32) - 1  # 0 .. M-1
-    hit = (be.reshape(rank, (m, 1)) == be.reshape(row[:c], (1, c))) & be.reshape(~ok, (m, 1))
-    idx = be.sum(be.where(hit, be.reshape(row, (m, 1)), 0), (0,), False, i32)  # (c,)
-    fixed = careful(be, be.take(x2, idx, 0), fmt)
+    count = be.cumsum(fail, 0, i32)  # failures among rows 0 .. i
+    rank = count - 1  # of a failing row, among the failing rows
+    slot = (be.cumsum(fail * 0 + 1, 0, i32) - 1)[:c]  # 0 .. C-1
+    # The first row i with count[i] > slot: lo <= i <= hi throughout, from lo = 0, hi = M - 1.
+    lo, hi = slot * 0, slot * 0 + (m - 1)
+    for _ in range(max(m - 1, 1).bit_length()):
+        mid = be.shift_right(lo + hi, 1)
+        right = be.take(count, mid, 0) <= slot
+        lo = be.where(right, mid + 1, lo)
+        hi = be.where(right, hi, mid)
+    # Unused slots (past the last failure) end at M, clipped to the last row.
+    fixed = careful(be, be.take(x2, be.clip(lo, 0, m - 1), 0), fmt)
     keep = ok if len(quick.shape) == 1 else be.reshape(ok, (m, 1))
     return be.where(keep, quick, be.take(fixed, be.clip(rank, 0, c - 1), 0))
 
@@ -988,7 +1007,7 @@ def _float_rows(
     be: Backend, x2: Array, fmt: Fmt, cumulative: bool, rows: Callable[[], Array] | None = None
 ) -> Array:
     """Exact row sums (M,) or prefix sums (M, K): the certified float-only try first, then
-    (for at most ``PATCH_ROWS`` rows, else for all) the careful route.
+    (for at most :func:`patch_capacity` rows, else for all) the careful route.
 
     ``rows()`` makes ``x2`` anew (from the caller's array, e.g. a transpose): the later routes
     build their input inside their branch, so a compiler need not keep a copy of ``x2`` for a
@@ -1001,14 +1020,15 @@ def _float_rows(
     else:
         quick, quick_ok = _quick_rows(be, x2, fmt)
         careful = _careful_rows
-    if int(x2.shape[0]) <= 2 * PATCH_ROWS:
+    cap = patch_capacity(int(x2.shape[0]))
+    if int(x2.shape[0]) <= 2 * cap:
         return be.cond(_all(be, quick_ok), lambda: quick, lambda: careful(be, careful_input(), fmt))
 
     def fallback() -> Array:
         i32 = be.native_dtype("int32")
         nfail = be.sum(be.astype(~quick_ok, i32), None, False, i32)
         return be.cond(
-            nfail <= PATCH_ROWS,
+            nfail <= cap,
             lambda: _patch_rows(be, careful_input(), fmt, quick, quick_ok, careful),
             lambda: careful(be, careful_input(), fmt),
         )
