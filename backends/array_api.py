@@ -226,11 +226,11 @@ class DaskBackend(ArrayAPIBackend):
 
         Dask has no conditional, and the default (both branches and a ``where``) computed exact
         mode's integer route on every call: 16 GB for the cumsum of 2**24 float32 ones, which
-        the float-only try certifies. Here one task takes ``pred`` and ``true_fn()`` (at every
-        call site the float-only result ``pred`` is computed from, or a patch of a few rows)
-        and, only when ``pred`` is false, computes ``false_fn()``'s graph inside it (on the
-        synchronous scheduler: a nested compute must not wait on its caller's pool). The result
-        is one chunk. Nothing computes until the caller computes.
+        the float-only try certifies. Here one task takes ``pred`` and ``true_fn()`` (the cheap
+        branch, by :meth:`Backend.cond`'s contract) and, only when ``pred`` is false, computes
+        ``false_fn()``'s graph inside it (on the synchronous scheduler: a nested compute must
+        not wait on its caller's pool). The result is one chunk. Nothing computes until the
+        caller computes.
 
         >>> import dask.array as da
         >>> from unireduce._registry import backend_of

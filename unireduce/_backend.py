@@ -291,7 +291,10 @@ class Backend(abc.ABC):
         A concrete ``pred`` runs one branch (a Python ``if``; one host sync); a traced one runs
         both and selects with :meth:`where`, which is always correct. Adapters whose compiler
         has a conditional (``jax.lax.cond``, ``tf.cond``, ``torch.cond``) override this so a
-        traced call runs one branch too.
+        traced call runs one branch too. Callers put the cheap branch first (in exact mode the
+        result ``pred`` is computed from, or a patch of a few rows): a lazy adapter with no
+        conditional (dask) may compute ``true_fn()`` always and ``false_fn()`` only when
+        needed.
 
         >>> import numpy as np
         >>> from unireduce._registry import backend_of
