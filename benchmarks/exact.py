@@ -5,6 +5,8 @@ For each backend and path, dtype (float32, float64) and size (10**7, 10**8 by de
 and prints best-of-``--repeat`` times of native and exact mode and their ratio. Paths:
 
 * ``host``: the fused Numba kernel on the zero-copy view of a CPU array (``--threads`` threads);
+  for the backend name ``torch.compile``, inside the compiled function (the op
+  ``unireduce::host``, which CPU tensors take there by default);
 * ``portable``: the framework's array ops, eager (numpy/torch) or under the JIT compiler
   (``jax.jit``, ``tf.function(jit_compile=True)``, and ``torch.compile(fullgraph=True)`` with
   Inductor for the backend name ``torch.compile``); native is timed the same way. The backend
@@ -68,7 +70,7 @@ def main() -> None:
     sizes = [int(float(s)) for s in args.sizes.split(",")]
     print(f"threads={args.threads} numba={numba.__version__} numpy={np.__version__}")
     print(
-        f"{'backend':<11}{'path':<9}{'dtype':<8}{'size':>10} {'op':<10}"
+        f"{'backend':<14}{'path':<9}{'dtype':<8}{'size':>10} {'op':<10}"
         f"{'native ms':>11}{'exact ms':>11}{'ratio':>8}"
     )
     for bname in args.backends.split(","):
@@ -105,19 +107,19 @@ def main() -> None:
                             def nat(a: Any) -> Any:
                                 return native["sum"](a, axes)  # noqa: B023
 
-                        if path == "portable" and jit is not None:
+                        if jit is not None and (path == "portable" or bname == "torch.compile"):
                             ex, nat = jit(ex), jit(nat)
                         try:
                             tn = _best(lambda: nat(x), args.repeat, sync)  # noqa: B023
                             te = _best(lambda: ex(x), args.repeat, sync)  # noqa: B023
                         except Exception as e:  # report and go on (memory, unsupported)
                             print(
-                                f"{bname:<11}{path:<9}{dt:<8}{n:>10} {op:<10} failed: "
+                                f"{bname:<14}{path:<9}{dt:<8}{n:>10} {op:<10} failed: "
                                 f"{type(e).__name__}: {str(e)[:80]}"
                             )
                             continue
                         print(
-                            f"{bname:<11}{path:<9}{dt:<8}{n:>10} {op:<10}"
+                            f"{bname:<14}{path:<9}{dt:<8}{n:>10} {op:<10}"
                             f"{tn * 1e3:>11.2f}{te * 1e3:>11.2f}{te / tn:>8.2f}",
                             flush=True,
                         )

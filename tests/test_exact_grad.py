@@ -7,11 +7,12 @@ with the gradient worked out by hand from the map's definition.
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -33,13 +34,27 @@ X_CANCEL = np.array([[2.0**100, 1.0, -(2.0**100), 2.0]] * 3) * [[1.0], [3.0], [-
 DATA = {"small": X, "cancelling": X_CANCEL}
 MODES = [
     "torch-eager",
-    "torch-torch.compile",
+    "torch-torch.compile",  # CPU tensors: the host kernels, in the op unireduce::host
+    "torch-torch.compile-portable",  # as without Numba (and as on GPUs): the portable path
     "jax-eager",
     "jax-jax.jit",
     "tensorflow-eager",
     "tensorflow-tf.function",
     "tensorflow-xla",
 ]
+
+
+@contextlib.contextmanager
+def _without_numba() -> Iterator[None]:
+    """Exact mode as where Numba is not installed: the portable path everywhere."""
+    from unireduce._exact import _host
+
+    saved = list(_host._numba_found)
+    _host._numba_found[:] = [False]
+    try:
+        yield
+    finally:
+        _host._numba_found[:] = saved
 
 
 def _weights(shape: tuple[int, ...]) -> np.ndarray:
@@ -84,12 +99,13 @@ def _grad(
         x = torch.tensor(data, dtype=getattr(torch, dtype), requires_grad=True)
         wt = torch.tensor(w, dtype=torch.float64)
         f = op
-        if how == "torch.compile":
+        if how.startswith("torch.compile"):
             torch._dynamo.reset()
             f = torch.compile(op, backend="aot_eager", fullgraph=True)
-        y = f(x)
-        assert y.requires_grad, "exact mode cut the gradient"
-        (y.double() * wt).sum().backward()
+        with _without_numba() if how.endswith("portable") else contextlib.nullcontext():
+            y = f(x)
+            assert y.requires_grad, "exact mode cut the gradient"
+            (y.double() * wt).sum().backward()
         return y.detach().double().numpy(), x.grad.double().numpy()
     if fw == "jax":
         jax = pytest.importorskip("jax")

@@ -226,3 +226,108 @@ def test_flushing_cpu_takes_the_integer_path(case: str) -> None:
     cum = np.empty(x.shape, np.int64)
     hk.cumsum_rows_k(x, cum, 53, 2047, 64, True)
     _assert_bits(cum.view(np.float64), exact_cumsum_along(x, 1, "float64"), "cumsum")
+
+
+# ----------------------------------------------------------------------- inside torch.compile
+# A CPU tensor under torch.compile reaches the host kernels through the op unireduce::host
+# (Backend.host_call), which the compiler keeps opaque; other devices take the portable path.
+COMPILED_CASES = {
+    "sum-all": (lambda ur, a: ur.sum(a, precision="exact"), ((0, 1, 2), False)),
+    "sum-axis0": (lambda ur, a: ur.sum(a, axis=0, precision="exact"), ((0,), False)),
+    "sum-axes02-keepdims": (
+        lambda ur, a: ur.sum(a, axis=(0, 2), keepdims=True, precision="exact"),
+        ((0, 2), True),
+    ),
+    "cumsum-axis0": (lambda ur, a: ur.cumsum(a, axis=0, precision="exact"), 0),
+    "cumsum-axis1-transposed": (lambda ur, a: ur.cumsum(a.mT, axis=1, precision="exact"), 1),
+}
+
+
+def _compiled_want(case: str, x: np.ndarray, dt: str) -> np.ndarray:
+    how = COMPILED_CASES[case][1]
+    if isinstance(how, int):
+        src = np.swapaxes(x, -1, -2) if case.endswith("transposed") else x
+        return exact_cumsum_along(np.ascontiguousarray(src), how, dt)
+    return exact_sum_along(x, how[0], how[1], dt)
+
+
+def _graph_calls(f: Any, *args: Any) -> list[str]:
+    """The calls in the one graph Dynamo captures from ``f(*args)`` (fullgraph: no break)."""
+    import torch
+
+    calls: list[list[str]] = []
+
+    def record(gm: Any, inputs: Any) -> Any:
+        calls.append([str(n.target) for n in gm.graph.nodes if n.op.startswith("call")])
+        return gm.forward
+
+    torch._dynamo.reset()
+    torch.compile(f, backend=record, fullgraph=True)(*args)
+    (graph,) = calls
+    return graph
+
+
+@pytest.mark.parametrize("case", sorted(COMPILED_CASES))
+def test_torch_compile_runs_the_host_kernels_as_one_op(case: str) -> None:
+    torch = pytest.importorskip("torch", reason="torch is not installed")
+    import unireduce as ur
+
+    t = torch.from_numpy(_data("random", "float32", (5, 6, 7)))
+    calls = _graph_calls(lambda a: COMPILED_CASES[case][0](ur, a), t)
+    # The op, after at most the input's transpose (a.mT, a getattr): none of the portable path.
+    assert [c for c in calls if c != "<built-in function getattr>"] == ["unireduce.host"], calls
+
+
+def test_torch_compile_keeps_the_portable_path_when_asked() -> None:
+    torch = pytest.importorskip("torch", reason="torch is not installed")
+
+    t = torch.from_numpy(_data("random", "float32", (5, 7)))
+    be = backend_of(t)
+    calls = _graph_calls(lambda a: _exact.cumsum(be, a, 1, "float32", path="portable"), t)
+    assert "unireduce.host" not in calls
+    assert "cond" in calls, calls
+
+
+@pytest.mark.parametrize("data", ["cancel", "special", "ties"])
+@pytest.mark.parametrize("dt", ["float16", "bfloat16", "float32", "float64", "complex64"])
+@pytest.mark.parametrize("case", sorted(COMPILED_CASES))
+def test_torch_compile_host_op_is_exact(case: str, dt: str, data: str) -> None:
+    torch = pytest.importorskip("torch", reason="torch is not installed")
+    import unireduce as ur
+    from tests._frameworks import FRAMEWORKS
+
+    fw = FRAMEWORKS["torch"]()
+    x = _data(data, dt, (6, 9, 70))
+    torch._dynamo.reset()
+    f = torch.compile(lambda a: COMPILED_CASES[case][0](ur, a), backend="aot_eager", fullgraph=True)
+    got = f(fw.make(x, dt))
+    _assert_bits(fw.to_numpy(got), _compiled_want(case, x, dt), f"torch.compile {case} {dt}")
+    assert got.is_contiguous()
+
+
+@pytest.mark.parametrize("case", ["sum-axis0", "cumsum-axis1-transposed"])
+def test_torch_compile_host_op_under_inductor(case: str) -> None:
+    # The default backend compiles the graph around the op (here a transpose feeding it).
+    torch = pytest.importorskip("torch", reason="torch is not installed")
+    import unireduce as ur
+
+    x = _data("cancel", "float64", (4, 33, 50))
+    torch._dynamo.reset()
+    f = torch.compile(lambda a: COMPILED_CASES[case][0](ur, a) * 0.5, fullgraph=True)
+    got = f(torch.from_numpy(x)).numpy()
+    _assert_bits(got, _compiled_want(case, x, "float64") * 0.5, f"inductor {case}")
+
+
+def test_torch_export_keeps_the_host_op() -> None:
+    torch = pytest.importorskip("torch", reason="torch is not installed")
+    import unireduce as ur
+
+    class Running(torch.nn.Module):
+        def forward(self, a: Any) -> Any:
+            return ur.cumsum(a, axis=1, precision="exact")
+
+    x = _data("ties", "float32", (3, 50))
+    ep = torch.export.export(Running(), (torch.from_numpy(x),))
+    assert "unireduce.host" in str(ep.graph)
+    got = ep.module()(torch.from_numpy(x)).numpy()
+    _assert_bits(got, exact_cumsum_along(x, 1, "float32"), "exported cumsum")

@@ -193,6 +193,20 @@ class Backend(abc.ABC):
         """The NumPy array ``a`` as an array of this framework on ``like``'s device."""
         raise NotImplementedError(f"{self.name}: from_host")
 
+    def host_call(self, x: Array, spec: str, shape: tuple[int, ...], dtype: str) -> Array | None:
+        """For a traced ``x`` whose data will be in host memory: an op of the traced program
+        that, when it runs, hands ``x``'s memory to ``unireduce._exact.run_host(spec, view)``
+        and returns its result (``shape``, dtype ``dtype``) without a copy of ``x``. ``None``
+        where the backend has no such op (the default), or ``x`` is not traced or not on the
+        host. torch has one (a custom op: ``torch.compile``, ``make_fx``, ``torch.export``).
+
+        >>> import numpy as np
+        >>> from unireduce._registry import backend_of
+        >>> backend_of(np.zeros(1)).host_call(np.ones(3), "sum:float64::0", (), "float64") is None
+        True
+        """
+        return None
+
     def bitcast(self, x: Array, dtype: NativeDType) -> Array:
         """``x``'s bits reinterpreted as ``dtype`` of the same width."""
         raise NotImplementedError(f"{self.name}: bitcast")

@@ -32,7 +32,6 @@ are widened to float32 first (a copy: Numba has no half types).
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -46,14 +45,24 @@ def supports(out: str) -> bool:
     return out in FORMATS or out in ("complex64", "complex128")
 
 
-@functools.cache
+_numba_found: list[bool] = []  # available()'s answer, once known
+
+
 def available() -> bool:
     """Whether Numba is importable (the host path is then used for host-memory data)."""
-    try:
-        import numba  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    if not _numba_found:
+        try:
+            import numba  # noqa: F401
+        except ImportError:
+            _numba_found.append(False)
+        else:
+            _numba_found.append(True)
+    return _numba_found[0]
+
+
+# Run eagerly while Dynamo traces, the answer a constant of the trace (as
+# unireduce._registry._torch_backend_name): Dynamo warns on tracing into a functools.cache.
+available._dynamo_marked_constant = True  # type: ignore[attr-defined]
 
 
 def _kernels() -> Any:
