@@ -25,6 +25,8 @@ from unireduce._dtypes import ALL_DTYPES as _NAMES
 
 __all__ = ["TorchBackend"]
 
+_SIGNED = {"uint16": "int16", "uint32": "int32", "uint64": "int64"}
+
 
 def _op(torch: Any, name: str, impl: Callable[..., Any], schema: str, fake: Any) -> Any:
     """``torch.ops.unireduce.<name>``, registered once per process."""
@@ -213,7 +215,11 @@ class TorchBackend(Backend):
         return self.torch.cumsum(x, axis, dtype=None if keep else dtype)
 
     def flip(self, x: Any, axis: int) -> Any:
-        return self.torch.flip(x, (axis,))
+        torch = self.torch
+        signed = _SIGNED.get(self._names.get(x.dtype, ""))
+        if signed is not None:  # no flip kernel for uint16/32/64 (pytorch#58734): same-width bits
+            return torch.flip(x.view(self._natives[signed]), (axis,)).view(x.dtype)
+        return torch.flip(x, (axis,))
 
     def pad_zero_front(self, x: Any, axis: int) -> Any:
         shape = list(x.shape)

@@ -108,3 +108,65 @@ def test_dask_integer_check_is_lazy() -> None:
     assert isinstance(lazy, da.Array)
     with pytest.raises(ur.IntegerOverflowError, match="does not fit the output dtype int8"):
         lazy.compute()
+
+
+@pytest.mark.parametrize(
+    ("data", "in_dt", "kwargs", "expected"),
+    [
+        # reverse: the exact suffix sums of the input, not of the input cast to the output dtype
+        ([200, -100], "int16", {"dtype": "int8", "reverse": True}, [100, -100]),
+        ([256, 1], "int16", {"dtype": "int8", "reverse": True}, None),  # 257 does not fit
+        # exclusive: the outputs [0, x0, x0 + x1, ...] are checked, not the inclusive total
+        ([100, 100], "int8", {"dtype": "int8", "exclusive": True}, [0, 100]),
+        ([100, 28, 1], "int8", {"dtype": "int8", "exclusive": True}, None),  # 128
+        ([100, 100], "int8", {"dtype": "int8", "exclusive": True, "reverse": True}, [100, 0]),
+    ],
+)
+def test_exact_integer_cumsum_checks_its_outputs(
+    fw: Framework, data: list, in_dt: str, kwargs: dict, expected: list | None
+) -> None:
+    need(fw, in_dt)
+    x = fw.array(data, in_dt)
+    if expected is None:
+        with pytest.raises(ur.IntegerOverflowError):
+            fw.to_numpy(ur.cumsum(x, precision="exact", **kwargs))
+    else:
+        assert fw.to_numpy(ur.cumsum(x, precision="exact", **kwargs)).tolist() == expected
+
+
+def test_exact_reverse_cumsum_checks_uint64_input(fw: Framework) -> None:
+    # PyTorch's rules sum uint64 into int64: the suffix sum 2**64 does not fit (it wrapped to 0
+    # when the input was cast to int64 before the check).
+    need(fw, "uint64", "int64")
+    x = fw.array(np.array([2**64 - 1, 1], dtype=np.uint64), "uint64")
+    with pytest.raises(ur.IntegerOverflowError):
+        fw.to_numpy(ur.cumsum(x, 0, reverse=True, semantics="torch", precision="exact"))
+
+
+@pytest.mark.parametrize("precision", ["native", "exact"])
+def test_reverse_cumsum_of_wide_unsigned(fw: Framework, precision: str) -> None:
+    need(fw, "uint32")
+    x = fw.array([1, 2, 3], "uint32")
+    assert fw.to_numpy(ur.cumsum(x, reverse=True, precision=precision)).tolist() == [6, 5, 3]
+
+
+def test_exact_float_input_with_integer_dtype(fw: Framework) -> None:
+    # Cast first (truncating, as the reference does), then checked integer arithmetic.
+    x = fw.array([1.5, 2.25, -0.5], "float32")
+    assert fw.to_numpy(ur.sum(x, dtype="int32", precision="exact")).tolist() == 3
+    with pytest.raises(ur.IntegerOverflowError):
+        fw.to_numpy(ur.sum(fw.array([100.7, 100.2], "float32"), dtype="int8", precision="exact"))
+    y = fw.array([100.5, -90.5], "float32")
+    assert fw.to_numpy(ur.cumsum(y, dtype="int8", precision="exact")).tolist() == [100, 10]
+
+
+def test_exact_complex_sum_and_cumsum(fw: Framework) -> None:
+    need(fw, "complex128")
+    data = np.array([[1e300 + 2j, 3 - 1e300j, -1e300 + 0.5j, complex(-0.0, 1e300)]] * 3)
+    x = fw.array(data, "complex128")
+    want = _exactmath.exact_sum_along(data, (1,), False, "complex128").view(np.float64)
+    got = np.ascontiguousarray(fw.to_numpy(ur.sum(x, axis=1, precision="exact")))
+    assert bits(got.view(np.float64)) == bits(want)
+    want_c = _exactmath.exact_cumsum_along(data, 1, "complex128").view(np.float64)
+    got_c = np.ascontiguousarray(fw.to_numpy(ur.cumsum(x, axis=1, precision="exact")))
+    assert bits(got_c.view(np.float64)) == bits(want_c)

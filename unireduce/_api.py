@@ -49,8 +49,9 @@ def _exact_mod(fn: str, precision: object) -> Any:
 
 
 def _exact_input(be: Backend, x: Array, p: Plan) -> Array:
-    """Exact mode sums floats in the output dtype (cast first) and integers from their input."""
-    if p.in_dtype != p.out and KIND[p.out] in "fc":
+    """Exact mode sums floats in the output dtype (cast first) and integers from their input
+    (floats cast to the integer output first, as the reference does)."""
+    if p.in_dtype != p.out and (KIND[p.out] in "fc" or KIND[p.in_dtype] in "fc"):
         return be.astype(x, p.out_native)
     return x
 
@@ -207,14 +208,18 @@ def _cumulate(
     elif p.cast_first:
         y = be.astype(y, p.out_native)  # cast, then add in the wider accumulator
     if reverse:
-        if p.in_dtype != work and (exact is None or KIND[p.out] not in "fc"):
-            y = be.astype(y, native_work)  # torch has no flip for uint16/32/64 (pytorch#58734)
         y = be.flip(y, ax)
+    # Exact integers check every output's exact value, so an exclusive cumsum is the inclusive
+    # one of [0, x0, ..., x(n-2)]: its last inclusive prefix is no output. (Floats shift after:
+    # the prefix x0 of a -0.0 is -0.0, the sum 0 + -0.0 is +0.0.)
+    shift_first = exclusive and exact is not None and KIND[p.out] not in "fc"
+    if shift_first:
+        y = be.drop_last(be.pad_zero_front(y, ax), ax)
     if exact is not None:
         y, work = exact.cumsum(be, y, ax, p.out), p.out
     else:
         y = be.cumsum(y, ax, native_work)
-    if exclusive:
+    if exclusive and not shift_first:
         y = be.drop_last(be.pad_zero_front(y, ax), ax)
     elif include_initial:
         y = be.pad_zero_front(y, ax)
