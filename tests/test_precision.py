@@ -170,3 +170,59 @@ def test_exact_complex_sum_and_cumsum(fw: Framework) -> None:
     want_c = _exactmath.exact_cumsum_along(data, 1, "complex128").view(np.float64)
     got_c = np.ascontiguousarray(fw.to_numpy(ur.cumsum(x, axis=1, precision="exact")))
     assert bits(got_c.view(np.float64)) == bits(want_c)
+
+
+# dtype= in exact mode: the input cast to the output dtype first, each value rounded once (half
+# to even), subnormals kept. Expected values worked out by hand; the frameworks' own casts round
+# float64 and int64 through float32 (twice) and TF/JAX flush subnormals, even when widening.
+CASTS = [
+    ([1 + 2**-8 + 2**-40], "float64", "bfloat16", 1 + 2**-7),  # twice: 1.0
+    ([1 + 2**-8], "float64", "bfloat16", 1.0),  # a tie, to even
+    ([1 + 3 * 2**-8], "float64", "bfloat16", 1 + 2**-6),  # a tie, to even (up)
+    ([1 + 2**-11 + 2**-40], "float64", "float16", 1 + 2**-10),
+    ([2**30 + 2**22 + 1], "int64", "bfloat16", 2**30 + 2**23),
+    ([2049], "int32", "float16", 2048.0),  # a tie, to even
+    ([65520], "int32", "float16", float("inf")),  # halfway past the largest float16: overflows
+    ([1.5 * 2.0**-149, 1.25 * 2.0**-140], "float64", "float32", 642 * 2.0**-149),  # subnormals
+    ([1.25 * 2.0**-140, 2.0**-149], "float32", "float64", 641 * 2.0**-149),  # widening
+    ([-1.25 * 2.0**-130, 2.0**-140], "float64", "bfloat16", -1.25 * 2.0**-130),  # 2**-140 -> 0
+    ([3 * 2.0**-133, -(2.0**-160)], "float64", "float32", 3 * 2.0**-133),
+]
+
+
+@pytest.mark.parametrize(("data", "src", "out", "want"), CASTS)
+def test_exact_dtype_casts_round_once(
+    fw: Framework, data: list, src: str, out: str, want: float
+) -> None:
+    need(fw, src, out)
+    x = fw.array(np.array(data, dtype=np_dtype(src)), src)
+    got = fw.to_numpy(ur.sum(x, dtype=out, precision="exact"))
+    assert bits(got) == bits(np.array(want, dtype=np_dtype(out))), (got, want)
+    cum = fw.to_numpy(ur.cumsum(x, dtype=out, precision="exact"))
+    assert bits(cum[-1:]) == bits(np.array([want], dtype=np_dtype(out)))
+    if len(data) == 1:  # axis=(): each element's sum of one, the cast itself
+        cast = fw.to_numpy(ur.sum(x, axis=(), dtype=out, precision="exact"))
+        assert bits(cast) == bits(np.array([want], dtype=np_dtype(out)))
+
+
+def test_exact_complex_cast_keeps_subnormals(fw: Framework) -> None:
+    need(fw, "complex128", "complex64")
+    data = np.array([3 * 2.0**-133 + 1j * (1 + 2**-24 + 2**-40)])
+    got = fw.to_numpy(ur.sum(fw.array(data, "complex128"), dtype="complex64", precision="exact"))
+    want = np.array([3 * 2.0**-133, 1 + 2**-23], dtype=np.float32)
+    assert bits(np.ascontiguousarray(got).reshape(1).view(np.float32)) == bits(want)
+
+
+@pytest.mark.parametrize(
+    ("dtype", "value", "want"),
+    [("bfloat16", 1 + 2**-8 + 2**-40, 1 + 2**-7), ("float16", 1 + 2**-11 + 2**-40, 1 + 2**-10)],
+)
+def test_exact_metric_rounds_values_once(
+    fw: Framework, dtype: str, value: float, want: float
+) -> None:
+    need(fw, "float64", dtype)
+    m = ur.Sum(dtype=dtype)
+    m.update_state(fw.array(np.array([value]), "float64"))
+    res = m.result()  # a NumPy array for dask (the metric computes its state)
+    got = res if isinstance(res, np.ndarray) else fw.to_numpy(res)
+    assert float(np.asarray(got, dtype=np.float64)) == want

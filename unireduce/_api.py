@@ -49,11 +49,16 @@ def _exact_mod(fn: str, precision: object) -> Any:
 
 
 def _exact_input(be: Backend, x: Array, p: Plan) -> Array:
-    """Exact mode sums floats in the output dtype (cast first) and integers from their input
-    (floats cast to the integer output first, as the reference does)."""
-    if p.in_dtype != p.out and (KIND[p.out] in "fc" or KIND[p.in_dtype] in "fc"):
-        return be.astype(x, p.out_native)
-    return x
+    """Exact mode sums floats in the output dtype (cast first, rounded once: the frameworks'
+    own casts may round twice or flush subnormals) and integers from their input (floats cast
+    to the integer output first, as the reference does)."""
+    if p.in_dtype == p.out or (KIND[p.out] not in "fc" and KIND[p.in_dtype] not in "fc"):
+        return x
+    from ._exact._cast import exact_cast, needs_exact_cast
+
+    if KIND[p.out] in "fc" and needs_exact_cast(be, p.in_dtype, p.out):
+        return exact_cast(be, x, p.in_dtype, p.out)
+    return be.astype(x, p.out_native)
 
 
 def _reduce(
@@ -87,7 +92,9 @@ def _reduce(
         if not axes:
             # Nothing to reduce: the input, cast (array API; torch's dim=() differs, pytorch#29137).
             if precision != "native":
-                _exact_mod(fn, precision)  # validates the argument; a cast needs no exact mode
+                _exact_mod(fn, precision)  # validates the argument
+                if KIND[p.out] in "fc":  # each element's sum of one: the cast, rounded once
+                    return _exact_input(be, x, p)
             return be.astype(x, p.out_native)
         if len(axes) == ndim:
             axes = None

@@ -360,7 +360,12 @@ def _prepare(spec: SumSpec, be: Backend, x: Array, xn: str) -> tuple[Array, str]
         return x, xn
     if spec.precision == "native" or not _float_fits(xn, out):
         # Keras casts every value and weight to the metric's dtype first; exact mode only needs
-        # to for floats the result dtype cannot hold (the cast is exact for the others).
+        # to for floats the result dtype cannot hold (the cast is exact for the others), and
+        # rounds them once (the frameworks' casts may round twice or flush subnormals).
+        if spec.precision != "native":
+            from ._exact._cast import exact_cast
+
+            return exact_cast(be, x, xn, out), out
         if be.name == "numpy":
             import numpy as np
 
