@@ -57,7 +57,9 @@ def _exact_input(be: Backend, x: Array, p: Plan) -> Array:
     from ._exact._cast import exact_cast, needs_exact_cast
 
     if KIND[p.out] in "fc" and needs_exact_cast(be, p.in_dtype, p.out):
-        return exact_cast(be, x, p.in_dtype, p.out)
+        # Bit operations: differentiated as the framework's cast (the same linear map).
+        cast = lambda v: be.astype(v, p.out_native)  # noqa: E731
+        return be.with_grad_of(lambda v: exact_cast(be, v, p.in_dtype, p.out), cast, x)
     return be.astype(x, p.out_native)
 
 

@@ -47,7 +47,9 @@ def needs_exact_cast(be: Backend, src: str, out: str) -> bool:
         flushes = bool(be.capabilities.flushes_subnormals)  # on any device kind
         return flushes or not _exact_widening(FORMATS[src], FORMATS[out])
     # Integers of at most p bits convert exactly; uint64 is left to the framework (its values
-    # above 2**63 do not fit the int64 lanes).
+    # above 2**63 do not fit the int64 lanes), and so is uint32 where there is no int64.
+    if src == "uint32" and "int64" not in be.supported_dtypes():
+        return False
     return src in _INT_BITS and _INT_BITS[src] - src.startswith("int") > FORMATS[out].p
 
 
@@ -65,6 +67,7 @@ def exact_cast(be: Backend, x: Array, src: str, out: str) -> Array:
         return be.make_complex(re, be.bitcast(ints * 0, re.dtype))  # +0.0 (inf * 0 is NaN)
     fo = FORMATS[out]
     wide = max(fo.nbits, FORMATS[src].nbits if src in FORMATS else _INT_BITS[src]) > 32
+    wide = wide or src == "uint32"  # its values above 2**31 need int64 lanes
     lanes = Lanes("int64", 64, 32) if wide else Lanes("int32", 32, 16)
     lane = be.native_dtype(lanes.name)
     nan = inf = None
