@@ -337,14 +337,6 @@ def _reshape(
     return be.reshape(x, tuple(-1 if d is None else d for d in new))
 
 
-def _float_fits(d: str, out: str) -> bool:
-    """Whether every value of float dtype ``d`` is a value of float dtype ``out``."""
-    a, b = xs.FORMATS[d], xs.FORMATS[out]
-    lo_d, hi_d = xs.bit_range(d)
-    lo_o, hi_o = xs.bit_range(out)
-    return a.p <= b.p and lo_d >= lo_o and hi_d <= hi_o
-
-
 def _check_kind(fn: str, spec: SumSpec, xn: str) -> None:
     if KIND[spec.dtype] in "iu" and KIND[xn] == "f":
         raise DTypeError(
@@ -358,7 +350,7 @@ def _prepare(spec: SumSpec, be: Backend, x: Array, xn: str) -> tuple[Array, str]
     out = spec.dtype
     if KIND[out] != "f" or KIND[xn] != "f":
         return x, xn
-    if spec.precision == "native" or not _float_fits(xn, out):
+    if spec.precision == "native" or not xs.float_fits(xn, out):
         # Keras casts every value and weight to the metric's dtype first; exact mode only needs
         # to for floats the result dtype cannot hold (the cast is exact for the others), and
         # rounds them once (the frameworks' casts may round twice or flush subnormals).

@@ -47,8 +47,8 @@ def _on_host(be: Backend, x: Array, spec: str, shape: tuple[int, ...], out: str,
 
     Eagerly they read the zero-copy NumPy view of ``x``; in a traced program whose data will be
     in host memory (``torch.compile`` of CPU tensors) an op of the adapter's runs them
-    (:meth:`Backend.host_call`): a compiler would otherwise compile the portable path, 15x the
-    native cumsum under Inductor after a 2-3 minute compile (issue 5).
+    (:meth:`Backend.host_call`): Inductor compiled the portable exact cumsum of 10**7 float32
+    values in 161 s, to a program 17x ``torch.cumsum`` (issue 5).
     """
     if path == "portable" or not _host.supports(out):
         return None

@@ -21,52 +21,49 @@ from __future__ import annotations
 from typing import Any
 
 from unireduce._backend import Backend
+from unireduce._dtypes import BITS, COMPLEX_COMPONENT, KIND
 
-from ._formats import FORMATS, Fmt, Lanes
+from ._formats import FORMATS, Lanes
 from ._portable import _bitlen
+from ._state import float_fits
 
-__all__ = ["exact_cast"]
+__all__ = ["exact_cast", "needs_exact_cast"]
 
 Array = Any
-_INT_BITS = {"int8": 8, "int16": 16, "int32": 32, "int64": 64, "uint8": 8, "uint16": 16}
-_INT_BITS |= {"uint32": 32, "bool": 1}
-_PART = {"complex64": "float32", "complex128": "float64"}
-
-
-def _exact_widening(src: Fmt, out: Fmt) -> bool:
-    return out.p >= src.p and out.qmin <= src.qmin and out.kmax + out.qmin >= src.kmax + src.qmin
 
 
 def needs_exact_cast(be: Backend, src: str, out: str) -> bool:
     """Whether the framework's cast of ``src`` to the float or complex ``out`` may differ from
     the correctly rounded one (so :func:`exact_cast` must do it)."""
-    src, out = _PART.get(src, src), _PART.get(out, out)
+    src, out = COMPLEX_COMPONENT.get(src, src), COMPLEX_COMPONENT.get(out, out)
     if src == out:
         return False
     if src in FORMATS:
         flushes = bool(be.capabilities.flushes_subnormals)  # on any device kind
-        return flushes or not _exact_widening(FORMATS[src], FORMATS[out])
+        return flushes or not float_fits(src, out)
     # Integers of at most p bits convert exactly; uint64 is left to the framework (its values
     # above 2**63 do not fit the int64 lanes), and so is uint32 where there is no int64.
     if src == "uint32" and "int64" not in be.supported_dtypes():
         return False
-    return src in _INT_BITS and _INT_BITS[src] - src.startswith("int") > FORMATS[out].p
+    magnitude = BITS[src] - (KIND[src] == "i")  # bits of the largest |value| (bool: 8, harmless)
+    return src != "uint64" and magnitude > FORMATS[out].p
 
 
 def exact_cast(be: Backend, x: Array, src: str, out: str) -> Array:
     """``x`` (dtype ``src``: a float, complex or integer type other than uint64) cast to the
     float or complex ``out``, every element rounded once, half to even; NaN to the default
     NaN (payloads are not kept)."""
-    if out in _PART:
-        part = _PART[out]
-        if src in _PART:
-            re = exact_cast(be, be.real(x), _PART[src], part)
-            return be.make_complex(re, exact_cast(be, be.imag(x), _PART[src], part))
+    if out in COMPLEX_COMPONENT:
+        part = COMPLEX_COMPONENT[out]
+        if src in COMPLEX_COMPONENT:
+            re = exact_cast(be, be.real(x), COMPLEX_COMPONENT[src], part)
+            im = exact_cast(be, be.imag(x), COMPLEX_COMPONENT[src], part)
+            return be.make_complex(re, im)
         re = exact_cast(be, x, src, part)
         ints = be.bitcast(re, be.native_dtype(f"int{FORMATS[part].nbits}"))
         return be.make_complex(re, be.bitcast(ints * 0, re.dtype))  # +0.0 (inf * 0 is NaN)
     fo = FORMATS[out]
-    wide = max(fo.nbits, FORMATS[src].nbits if src in FORMATS else _INT_BITS[src]) > 32
+    wide = max(fo.nbits, BITS[src]) > 32
     wide = wide or src == "uint32"  # its values above 2**31 need int64 lanes
     lanes = Lanes("int64", 64, 32) if wide else Lanes("int32", 32, 16)
     lane = be.native_dtype(lanes.name)

@@ -88,6 +88,18 @@ def bit_range(dtype: str) -> tuple[int, int]:
     return 0, BITS[dtype]
 
 
+def float_fits(d: str, out: str) -> bool:
+    """Whether every value of float dtype ``d`` is a value of float dtype ``out``.
+
+    >>> float_fits("float16", "float32"), float_fits("bfloat16", "float16")
+    (True, False)
+    """
+    a, b = FORMATS[d], FORMATS[out]
+    lo_d, hi_d = bit_range(d)
+    lo_o, hi_o = bit_range(out)
+    return a.p <= b.p and lo_d >= lo_o and hi_d <= hi_o
+
+
 def grid_for(out: str, supported: frozenset[str]) -> Grid:
     """The grid of a ``Sum`` with result dtype ``out`` on a backend holding ``supported`` dtypes.
 
