@@ -185,6 +185,14 @@ CASTS = [
     ([65520], "int32", "float16", float("inf")),  # halfway past the largest float16: overflows
     ([2**32 - 1], "uint32", "float32", 2.0**32),
     ([2**31 + 2**7 + 1], "uint32", "float32", 2.0**31 + 2**8),
+    # uint64 from 2**63 (negative in int64 lanes); torch, TF and JAX go through float32 (twice)
+    ([2**63 + 2**55 + 2**23], "uint64", "bfloat16", 2.0**63 + 2**56),
+    ([2**63 + 2**55 + 1], "uint64", "bfloat16", 2.0**63 + 2**56),  # the last bit decides
+    ([2**63 + 2**55], "uint64", "bfloat16", 2.0**63),  # a tie, to even
+    ([2**64 - 2**55], "uint64", "bfloat16", 2.0**64),  # a tie, to even (up, a carry)
+    ([2**63 + 2**39 + 1], "uint64", "float32", 2.0**63 + 2**40),
+    ([2**64 - 1], "uint64", "float64", 2.0**64),
+    ([2**63 + 2**10 + 1], "uint64", "float64", 2.0**63 + 2**11),
     ([1.5 * 2.0**-149, 1.25 * 2.0**-140], "float64", "float32", 642 * 2.0**-149),  # subnormals
     ([1.25 * 2.0**-140, 2.0**-149], "float32", "float64", 641 * 2.0**-149),  # widening
     ([-1.25 * 2.0**-130, 2.0**-140], "float64", "bfloat16", -1.25 * 2.0**-130),  # 2**-140 -> 0
@@ -205,6 +213,29 @@ def test_exact_dtype_casts_round_once(
     if len(data) == 1:  # axis=(): each element's sum of one, the cast itself
         cast = fw.to_numpy(ur.sum(x, axis=(), dtype=out, precision="exact"))
         assert bits(cast) == bits(np.array([want], dtype=np_dtype(out)))
+
+
+@pytest.mark.parametrize(
+    ("data", "src", "out"),
+    [([200, -3], "int16", "int8"), ([-1, 2], "int32", "uint8"), ([2**63, 0], "uint64", "int64")],
+)
+def test_exact_sum_over_no_axes_checks_integers(
+    fw: Framework, data: list, src: str, out: str
+) -> None:
+    # Each element is a sum of one: checked as every other exact integer sum, not wrapped.
+    need(fw, src, out)
+    with pytest.raises(ur.IntegerOverflowError, match=out):
+        fw.to_numpy(
+            ur.sum(
+                fw.array(np.array(data, dtype=np_dtype(src)), src),
+                axis=(),
+                dtype=out,
+                precision="exact",
+            )
+        )
+    fits = fw.array(np.array([data[1], 0], dtype=np_dtype(src)), src)
+    got = fw.to_numpy(ur.sum(fits, axis=(), dtype=out, precision="exact"))
+    assert got.dtype == np_dtype(out) and got.tolist() == [data[1], 0]
 
 
 def test_exact_complex_cast_keeps_subnormals(fw: Framework) -> None:

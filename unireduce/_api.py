@@ -94,9 +94,13 @@ def _reduce(
         if not axes:
             # Nothing to reduce: the input, cast (array API; torch's dim=() differs, pytorch#29137).
             if precision != "native":
-                _exact_mod(fn, precision)  # validates the argument
+                exact = _exact_mod(fn, precision)  # validates the argument
                 if KIND[p.out] in "fc":  # each element's sum of one: the cast, rounded once
                     return _exact_input(be, x, p)
+                if KIND[p.out] in "iu" and KIND[p.in_dtype] in "iu" and p.in_dtype != p.out:
+                    # Checked: each element summed alone, over an axis of length one.
+                    one = be.reshape(x, (*(int(s) for s in x.shape), 1))
+                    return exact.sum(be, one, (ndim,), False, p.out)
             return be.astype(x, p.out_native)
         if len(axes) == ndim:
             axes = None

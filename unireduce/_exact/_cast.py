@@ -41,18 +41,18 @@ def needs_exact_cast(be: Backend, src: str, out: str) -> bool:
     if src in FORMATS:
         flushes = bool(be.capabilities.flushes_subnormals)  # on any device kind
         return flushes or not float_fits(src, out)
-    # Integers of at most p bits convert exactly; uint64 is left to the framework (its values
-    # above 2**63 do not fit the int64 lanes), and so is uint32 where there is no int64.
-    if src == "uint32" and "int64" not in be.supported_dtypes():
+    # Integers of at most p bits convert exactly; uint32 and uint64 need int64 lanes (where
+    # there are none the framework's cast stays).
+    if src in ("uint32", "uint64") and "int64" not in be.supported_dtypes():
         return False
     magnitude = BITS[src] - (KIND[src] == "i")  # bits of the largest |value| (bool: 8, harmless)
-    return src != "uint64" and magnitude > FORMATS[out].p
+    return magnitude > FORMATS[out].p
 
 
 def exact_cast(be: Backend, x: Array, src: str, out: str) -> Array:
-    """``x`` (dtype ``src``: a float, complex or integer type other than uint64) cast to the
-    float or complex ``out``, every element rounded once, half to even; NaN to the default
-    NaN (payloads are not kept)."""
+    """``x`` (dtype ``src``: a float, complex, integer or bool type) cast to the float or
+    complex ``out``, every element rounded once, half to even; NaN to the default NaN (payloads
+    are not kept)."""
     if out in COMPLEX_COMPONENT:
         part = COMPLEX_COMPONENT[out]
         if src in COMPLEX_COMPONENT:
@@ -80,6 +80,17 @@ def exact_cast(be: Backend, x: Array, src: str, out: str) -> Array:
         nan, inf = special & (mant != 0), special & (mant == 0)
         sig = be.where(special, 0, mant + be.shift_left(be.clip(eb, 0, 1), fs.p - 1))
         e0 = be.clip(eb, 1, fs.emask) - 1 + fs.qmin  # sig's unit is 2**e0
+    elif src == "uint64":
+        # Values from 2**63 read as negative int64: halved, the dropped bit kept as a sticky bit
+        # (p <= 53 bits survive, so it only decides ties), with 2**e0 = 2. torch, TF and JAX cast
+        # uint64 to bfloat16 through float32: 2**63 + 2**55 + 2**23 became 2**63, not 2**63 + 2**56.
+        v = be.bitcast(x, lane)
+        big = v < 0
+        half = be.bitwise_and(be.shift_right(v, 1), (1 << 62) - 1) + (1 << 62)
+        low = be.bitwise_and(v, 1)
+        sig = be.where(big, half + low * (1 - be.bitwise_and(half, 1)), v)
+        e0 = be.where(big, v * 0 + 1, v * 0)
+        neg = v != v  # all False
     else:
         v = be.astype(x, lane)
         neg = v < 0
