@@ -19,6 +19,7 @@ from typing import Any, ClassVar
 
 from unireduce._backend import Backend, Capabilities
 from unireduce._dtypes import ALL_DTYPES, INTEGER
+from unireduce._errors import UnireduceTypeError
 
 __all__ = ["ArrayAPIBackend", "ArrayApiStrictBackend", "CupyBackend", "DaskBackend"]
 
@@ -179,6 +180,22 @@ class ArrayAPIBackend(Backend):
     def imag(self, x: Any) -> Any:
         return self.xp.imag(x)
 
+    def make_complex(self, re: Any, im: Any) -> Any:
+        # The standard has no complex(re, im); re + 1j * im would make an infinite imaginary
+        # part's real part NaN and a -0.0 part +0.0. Arrays NumPy can read through DLPack (host
+        # memory, no copy) get their parts set there and come back through the namespace.
+        import numpy as np
+
+        try:
+            parts = np.from_dlpack(re), np.from_dlpack(im)
+        except (BufferError, TypeError, RuntimeError, AttributeError, ValueError) as exc:
+            raise UnireduceTypeError(
+                f"{self.name}: exact sums of complex data need make_complex(re, im); the "
+                f"adapter has none and NumPy cannot read its arrays through DLPack ({exc}); "
+                "allowed: real input, or an adapter that overrides make_complex"
+            ) from exc
+        return self.xp.asarray(_complex_parts(*parts), device=re.device)
+
 
 class ArrayApiStrictBackend(ArrayAPIBackend):
     """array_api_strict: the standard's reference namespace (no float16 or bfloat16)."""
@@ -198,15 +215,6 @@ class ArrayApiStrictBackend(ArrayAPIBackend):
         from array_api_strict._array_object import Array
 
         return isinstance(x, Array)
-
-    def make_complex(self, re: Any, im: Any) -> Any:
-        # The standard has no complex(re, im); re + 1j * im would make an infinite imaginary
-        # part's real part NaN and a -0.0 part +0.0. array_api_strict wraps NumPy: the parts
-        # are set there (read through DLPack, no copy) and wrapped again.
-        import numpy as np
-
-        out = _complex_parts(np.from_dlpack(re), np.from_dlpack(im))
-        return self.xp.asarray(out, device=re.device)
 
 
 class DaskBackend(ArrayAPIBackend):
@@ -324,6 +332,13 @@ class CupyBackend(ArrayAPIBackend):
 
         return [f"cuda:{i}" for i in range(cupy.cuda.runtime.getDeviceCount())]
 
+    def make_complex(self, re: Any, im: Any) -> Any:
+        # As the default, on the GPU: CuPy arrays take their parts by assignment. Untested
+        # here (no CUDA device on the development machine).
+        import cupy
+
+        return _complex_parts(re, im, cupy.empty)
+
 
 class _Deferred:
     """A dask array that ``dask.delayed`` passes as it is (it computes the arguments it finds
@@ -338,11 +353,13 @@ def _pick(pred: Any, value: Any, other: _Deferred) -> Any:
     return value if bool(pred) else other.arr.compute(scheduler="sync")
 
 
-def _complex_parts(re: Any, im: Any) -> Any:
-    """The NumPy complex array with real part ``re`` and imaginary part ``im``, bit for bit."""
+def _complex_parts(re: Any, im: Any, empty: Callable[..., Any] | None = None) -> Any:
+    """The complex array (NumPy's, or ``empty``'s) with real part ``re`` and imaginary part
+    ``im``, bit for bit."""
     import numpy as np
 
-    out = np.empty(np.shape(re), dtype=np.result_type(re.dtype, np.complex64))
+    dt = np.result_type(re.dtype, np.complex64)
+    out = (empty or np.empty)(tuple(re.shape), dtype=dt)
     out.real = re
     out.imag = im
     return out

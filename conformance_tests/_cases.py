@@ -8,6 +8,7 @@ the edge cases every backend must get right.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -253,6 +254,8 @@ def cases(
             kw[flag] = draw(st.booleans())
     if semantics != fn.default_semantics or draw(st.booleans()):
         kw["semantics"] = semantics
+    if "precision" in fn.keywords and draw(st.integers(0, 2)) == 0:
+        kw["precision"] = draw(st.sampled_from(["exact"] * 6 + ["native", "fast"]))
     return Case(function, base, layout, kw, native)
 
 
@@ -463,6 +466,113 @@ def _c_dtype_arg(function: str, dtypes: list[str]) -> list[Case]:
     return out
 
 
+def _ulp(fi: Any, v: float) -> float:
+    """The spacing of the format ``fi`` at the normal value ``v > 0``."""
+    return float(2.0 ** (math.frexp(v)[1] - 1 - int(fi.nmant)))
+
+
+def _exact_rows(d: str) -> dict[str, list[float]]:
+    """Adversarial rows for exact mode in the real float format ``d`` (issue 5): cancellation,
+    the whole exponent range, subnormals, exact ties at half an ulp (and just off them), long
+    runs of one value, sums that overflow only in an intermediate order."""
+    fi = _finfo(d)
+    big, tiny, sub = float(fi.max), float(fi.smallest_normal), float(fi.smallest_subnormal)
+    eps = float(fi.eps)
+    p = int(fi.nmant) + 1
+    half, quarter = big / 2, big / 4
+    lo_e, hi_e = int(fi.minexp) - int(fi.nmant), int(fi.maxexp) - 1
+    exps = [int(e) for e in np.linspace(lo_e, hi_e, 40)]
+    span = [2.0**e * (-1) ** i for i, e in enumerate(exps)]
+    top = _ulp(fi, big) / 2  # half an ulp of the largest value: big + top is a tie, to inf
+    return {
+        "cancel": [half, 1.5, -half, 2.0**-10, quarter, -quarter],
+        "cancel_small": [half, sub, -half, -sub, sub],
+        "cancel_mixed": [quarter, 3.0, -quarter, half, -1.0, -half, eps],
+        "span": span,
+        "span_reversed": span[::-1],
+        "subnormals": [sub] * 7 + [tiny - 3 * sub, -sub],
+        "to_normal": [tiny / 2, tiny / 2, -sub],
+        "tie_even": [1.0, eps / 2],
+        "tie_up": [1.0 + eps, eps / 2],
+        "above_tie": [1.0, eps / 2, sub],
+        "below_tie": [1.0, eps / 2, -sub],
+        "tie_far": [half, _ulp(fi, half) / 2, -sub, sub],
+        "run_ones": [1.0] * (2**p + 1 if p <= 11 else 300),  # 2**p + 1: a tie at the end
+        "run_tenths": [0.1] * 1000,
+        "run_thirds": [1 / 3, -1 / 3, 1 / 3] * 200,
+        "overflow_mid": [big, big, -big],
+        "overflow_back": [big, big, -big, -big, big, 1.0],
+        "overflow_neg": [-big, -big, big, 2.0],
+        "overflow_tie": [big, top],  # the exact sum rounds (to even) up to inf
+        "below_overflow": [big, top, -sub],
+    }
+
+
+def _c_exact(function: str, dtypes: list[str]) -> list[Case]:
+    """``precision="exact"`` on adversarial data, every real and complex float dtype, 1-D and
+    2-D (both layouts), and the integer edges (checked: overflow raises)."""
+    kind = FUNCTIONS[function].kind
+    out: list[Case] = []
+    exact = {"precision": "exact"}
+    for d in dtypes:
+        if KIND[d] in "iu":
+            for c in _c_int_edge(function, [d]):
+                out.append(Case(function, c.base, c.layout, {**c.kwargs, **exact}))
+            continue
+        if KIND[d] != "f" and KIND[d] != "c":
+            continue
+        comp = {"complex64": "float32", "complex128": "float64"}.get(d, d)
+        rows = _exact_rows(comp)
+        if KIND[d] == "c":  # each real row with the reversed row of the next kind
+            names = list(rows)
+            pairs = [(rows[a], rows[b][::-1]) for a, b in zip(names, names[1:] + names[:1])]
+            rows = {
+                f"{a}+i": [complex(u, v) for u, v in zip(ra, rb + [0.0] * len(ra))]
+                for a, (ra, rb) in zip(names, pairs)
+            }
+        for name, r in rows.items():
+            out.append(
+                Case(function, _array(r, d, (len(r),)), kwargs={"axis": 0, **exact}, label=name)
+            )
+        for name in ("cancel_mixed", "tie_up", "overflow_back"):  # as columns and as rows
+            key = name if KIND[d] == "f" else f"{name}+i"
+            r = rows[key]
+            grid = _array(r + r[::-1] + [-v for v in r], d, (3, len(r)))
+            out.append(Case(function, grid, kwargs={"axis": -1, **exact}, label=name))
+            out.append(Case(function, grid, "transposed", {"axis": 0, **exact}, label=name))
+            if kind == "reduce":
+                out.append(Case(function, grid, kwargs={"axis": None, **exact}, label=name))
+            else:
+                flags = {"reverse": True, "exclusive": True} if function == "cumsum" else {}
+                out.append(Case(function, grid, kwargs={"axis": 1, **flags, **exact}, label=name))
+    if "dtype" in FUNCTIONS[function].keywords and "float64" in dtypes:
+        for target in ("float32", "bfloat16", "float16", "complex64"):
+            if target in dtypes:  # the cast rounds once, then the sum
+                r = _exact_rows("float64")["cancel"] + [1 + 2.0**-8 + 2.0**-40]
+                kw = {"axis": 0, "dtype": target, **exact}
+                out.append(Case(function, _array(r, "float64", (len(r),)), kwargs=kw))
+    return out
+
+
+def _c_exact_smoke(function: str, dtypes: list[str]) -> list[Case]:
+    """A few exact-mode cases for compilers (each call a new program)."""
+    exact = {"axis": 0, "precision": "exact"}
+    out = []
+    for d, row in (
+        ("float32", "cancel"),
+        ("float32", "tie_up"),
+        ("bfloat16", "span"),
+        ("float16", "run_ones"),
+    ):
+        r = _exact_rows(d)[row]
+        out.append(Case(function, _array(r, d, (len(r),)), kwargs=dict(exact), label=row))
+    info = np.iinfo(np.int8)
+    for r in ([int(info.max), 1], [int(info.max), 1, -2]):  # raises; fits (intermediate only)
+        kw = {**exact, "dtype": "int8"} if "dtype" in FUNCTIONS[function].keywords else exact
+        out.append(Case(function, _array(r, "int8", (len(r),)), kwargs=dict(kw)))
+    return [c for c in out if c.dtype in dtypes]
+
+
 def _c_smoke(function: str, dtypes: list[str]) -> list[Case]:
     """Two calls that exercise integer promotion and a float accumulation (compilers)."""
     out = [Case(function, _array([100, 100, 100], "int8", (3,)), kwargs={"axis": 0})]
@@ -481,7 +591,9 @@ CURATED: dict[str, Callable[[str, list[str]], list[Case]]] = {
     "axis_forms": _c_axis_forms,
     "accumulation": _c_accumulation,
     "dtype_arg": _c_dtype_arg,
+    "exact": _c_exact,
     "smoke": _c_smoke,
+    "exact_smoke": _c_exact_smoke,
 }
 
 

@@ -2,6 +2,9 @@
 
 Every failure reads ``<what>=<actual>, but should be <expected> [<call>] backend=<b>
 device=<d> mode=<m>``, followed by Python that rebuilds the input and repeats the call.
+
+Native results must lie within the reference's error bound of its exact value; with
+``precision="exact"`` they must equal it to the bit (signed zeros included; any NaN for NaN).
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from unireduce.reference import Reference
 
 from ._cases import AxisArray, Case
 from ._functions import FUNCTIONS
-from ._targets import Target, canonical_name
+from ._targets import EAGER, Target, canonical_name
 
 __all__ = ["check_case", "describe_call", "repro"]
 
@@ -129,21 +132,22 @@ def check_case(case: Case, target: Target) -> str | None:
     x = target.conv.make(case.x, target.device)
     kw = _native_kwargs(case, target)
     compiled = target.compile(lambda a: fn.call(ur, a, kw))
+    out = actual = None
     try:
         with warnings.catch_warnings():
             # NumPy warns on float overflow and invalid operations (inf - inf); the results are
             # what is checked, and a warning is no part of the contract.
             warnings.simplefilter("ignore", RuntimeWarning)
             out = compiled(x)
+            actual = target.conv.to_numpy(out)  # a lazy backend (dask) computes here
         got_exc: Exception | None = None
     except Exception as exc:  # compared with the reference's below
         got_exc = exc
-        out = None
 
     if expected_exc is not None:
         if got_exc is None:
             return fail("raised", "nothing", f"{type(expected_exc).__name__} ({expected_exc})")
-        if type(got_exc) is not type(expected_exc):
+        if not _same_error(got_exc, expected_exc, target):
             return fail(
                 "raised",
                 f"{type(got_exc).__name__}({_short(got_exc)})",
@@ -165,9 +169,7 @@ def check_case(case: Case, target: Target) -> str | None:
     dev_out, dev_in = target.conv.device_of(out), target.conv.device_of(x)
     if dev_out != dev_in:
         return fail("out.device", dev_out, dev_in)
-    with warnings.catch_warnings():  # a lazy backend (dask) computes here
-        warnings.simplefilter("ignore", RuntimeWarning)
-        actual = target.conv.to_numpy(out)
+    assert actual is not None
     want_dtype = canonical_name(expected.dtype)
     if canonical_name(actual.dtype) != want_dtype:
         return fail("out.dtype", canonical_name(actual.dtype), want_dtype)
@@ -180,9 +182,16 @@ def check_case(case: Case, target: Target) -> str | None:
             n = int((~ok).sum())
             return fail(f"out[{i}]", _fmt(actual[i]), f"{_fmt(expected[i])} ({n} wrong)")
         return None
+    if case.kwargs.get("precision") == "exact":
+        ok = within_bound_mask(actual, expected, 0.0, match_zero_sign=True)
+        if not ok.all():
+            i = _first_diff(ok)
+            n = int((~ok).sum())
+            return fail(f"out[{i}]", _fmt(actual[i]), f"{_fmt(expected[i])} exactly ({n} wrong)")
+        return None
     if within_bound_mask(actual, expected, 0.0).all():
         return None  # correctly rounded everywhere: no bound needed
-    bound_kw = {k: v for k, v in ref_kw.items() if k != "name"}
+    bound_kw = {k: v for k, v in ref_kw.items() if k not in ("name", "precision")}
     bound = ref.error_bound(
         case.function,
         case.x,
@@ -205,6 +214,17 @@ def check_case(case: Case, target: Target) -> str | None:
             f"{_fmt(expected[i])} within {_fmt(bound[i])} ({n} wrong)",
         )
     return None
+
+
+def _same_error(got: Exception, expected: Exception, target: Target) -> bool:
+    """The class the reference raised; under a compiler, exact mode's integer overflow check runs
+    with the compiled program and surfaces as the framework's runtime error carrying our message
+    (``jax.jit``: JaxRuntimeError; ``tf.function``: InvalidArgumentError; docs/exact.md, "The one
+    host synchronisation")."""
+    if type(got) is type(expected):
+        return True
+    overflow = isinstance(expected, ur.IntegerOverflowError) and target.mode != EAGER
+    return overflow and "IntegerOverflowError" in str(got)
 
 
 def _short(exc: BaseException) -> str:

@@ -37,11 +37,18 @@ class Function:
 FUNCTIONS: dict[str, Function] = {
     f.name: f
     for f in (
-        Function("sum", "reduce", ("axis", "dtype", "keepdims")),
-        Function("reduce_sum", "reduce", ("axis", "keepdims"), default_semantics="tensorflow"),
-        Function("cumulative_sum", "cumulate", ("axis", "dtype", "include_initial")),
+        Function("sum", "reduce", ("axis", "dtype", "keepdims", "precision")),
         Function(
-            "cumsum", "cumulate", ("axis", "dtype", "exclusive", "reverse", "include_initial")
+            "reduce_sum",
+            "reduce",
+            ("axis", "keepdims", "precision"),
+            default_semantics="tensorflow",
+        ),
+        Function("cumulative_sum", "cumulate", ("axis", "dtype", "include_initial", "precision")),
+        Function(
+            "cumsum",
+            "cumulate",
+            ("axis", "dtype", "exclusive", "reverse", "include_initial", "precision"),
         ),
     )
 }

@@ -6,13 +6,14 @@ test has an empty parameter set and is skipped, with that reason.
 Which curated cases run under which profiles in which mode is data, :data:`PLAN`. The randomized
 tests run every profile. Eagerly, the curated cases whose plan depends on the profile (0-d input,
 axis forms, integer edges, accumulators) run under every profile, the others (layouts, empty and
-high-rank input, special values, ``dtype=``) under the ``array_api`` profile and the backend's own.
-Compilers rebuild a program for every new input, so under ``jax.jit`` and ``tf.function`` the
-randomized tests draw a quarter of the examples and the curated tests run the special values, the
-integer edges and the smoke cases on a representative set of dtypes under the ``array_api``
-profile (rules are resolved in Python before tracing, identically for every profile);
-``torch.compile`` (seconds per compilation) runs only the smoke cases, under ``array_api`` and
-``torch``.
+high-rank input, special values, ``dtype=``, exact mode's adversarial data) under the
+``array_api`` profile and the backend's own. Compilers rebuild a program for every new input, so
+under ``jax.jit`` and ``tf.function`` the randomized tests draw a quarter of the examples and the
+curated tests run the special values, the integer edges and the smoke cases (native and exact) on
+a representative set of dtypes under the ``array_api`` profile (rules are resolved in Python
+before tracing, identically for every profile); ``torch.compile`` (seconds per compilation) runs
+only the smoke cases, under ``array_api`` and ``torch`` (exact: ``array_api``). A lazy backend
+runs the exact smoke cases instead of exact mode's adversarial list (``PLAN["eager-lazy"]``).
 """
 
 from __future__ import annotations
@@ -38,10 +39,21 @@ _JIT = ("array_api",)
 #: mode -> {curated case: the profiles it runs under}. The randomized tests run every profile in
 #: every mode but torch.compile.
 PLAN: dict[str, dict[str, tuple[str, ...]]] = {
-    "eager": {c: (_ALL if c in _RULE_CASES else _OWN) for c in CURATED if c != "smoke"},
-    "jax.jit": {"special_values": _JIT, "int_edge": _JIT, "smoke": _JIT},
-    "tf.function": {"special_values": _JIT, "int_edge": _JIT, "smoke": _JIT},
-    "torch.compile": {"smoke": _OWN},
+    "eager": {
+        c: (_ALL if c in _RULE_CASES else _OWN)
+        for c in CURATED
+        if c not in ("smoke", "exact_smoke")
+    },
+    "jax.jit": {"special_values": _JIT, "int_edge": _JIT, "smoke": _JIT, "exact_smoke": _JIT},
+    "tf.function": {"special_values": _JIT, "int_edge": _JIT, "smoke": _JIT, "exact_smoke": _JIT},
+    "torch.compile": {"smoke": _OWN, "exact_smoke": _JIT},
+}
+#: A lazy backend (dask) builds the whole graph of exact mode's portable path in each call (for
+#: a float64 row that needs the integer route, 4 s to build and 4 s to compute three elements,
+#: measured), so eagerly it runs the exact smoke cases instead of the adversarial list; its
+#: randomized tests draw exact mode as every backend's do.
+PLAN["eager-lazy"] = {
+    ("exact_smoke" if c == "exact" else c): runs for c, runs in PLAN["eager"].items()
 }
 RANDOMIZED_MODES = ("eager", "jax.jit", "tf.function")
 
@@ -100,7 +112,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         if not curated and t.mode not in RANDOMIZED_MODES:
             continue
         own = t.label if t.label in profiles else t.backend
-        plan = PLAN.get(t.mode, PLAN["eager"])
+        plan = PLAN.get(t.mode + ("-lazy" if t.caps.lazy else ""), PLAN["eager"])
         for prof in profiles:
             for fn in FUNCTIONS:
                 if not curated:

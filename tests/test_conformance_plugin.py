@@ -12,9 +12,12 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pytest
 
+import unireduce as ur
 from unireduce.conformance_plugin import parse_xfails
 
 TOY = '''
@@ -53,6 +56,31 @@ class ToyArray:
 
     def __repr__(self):
         return f"ToyArray({self._a!r})"
+
+    # The array API's Python operators (exact mode's portable path and ur.Sum use them).
+    for _op in (
+        "add radd sub rsub mul rmul floordiv rfloordiv truediv rtruediv mod pow and rand or "
+        "ror xor rxor lshift rlshift rshift rrshift lt le gt ge eq ne neg pos abs invert"
+    ).split():
+        def _method(self, *other, _name=f"__{_op}__"):
+            out = getattr(self._a, _name)(*_unwrap(other))
+            return type(self)(out) if out is not NotImplemented else out
+
+        locals()[f"__{_op}__"] = _method
+    del _op, _method
+    __hash__ = None
+
+    def __bool__(self):
+        return bool(self._a)
+
+    def __int__(self):
+        return int(self._a)
+
+    def __float__(self):
+        return float(self._a)
+
+    def __index__(self):
+        return self._a.__index__()
 
 
 def _unwrap(v):
@@ -204,10 +232,6 @@ def test_the_shipped_suite_passes_on_a_toy_third_party_backend(
         "5",
         "--unireduce-semantics",
         "array_api",
-        # The reductions only; ur.Sum also needs the arrays' own Python operators (x < 0, x * w),
-        # which this minimal wrapper does not define (docs/metric.md, "Backends").
-        "-k",
-        "not test_metric",
         "-q",
         site=toy_site,
     )
@@ -429,3 +453,75 @@ def test_an_unknown_backend_is_a_usage_error(tmp_path: Path) -> None:
     result = _pytest(tmp_path, *SUITE, "--unireduce-backend", "nosuchlib")
     assert result.returncode == pytest.ExitCode.USAGE_ERROR
     assert "--unireduce-backend nosuchlib: not a registered backend; registered: " in result.stderr
+
+
+# ------------------------------------------------------------------------------------------
+# exact mode: bit for bit, in process
+
+
+def _numpy_target() -> Any:
+    from unireduce.conformance_tests._targets import Target
+
+    return Target("numpy", "numpy", "cpu", "eager")
+
+
+def _one_ulp_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = ur.sum
+    monkeypatch.setattr(ur, "sum", lambda *a, **k: np.nextafter(real(*a, **k), np.inf))
+
+
+@pytest.mark.parametrize("precision", ["native", "exact"])
+def test_exact_mode_is_checked_to_the_bit(monkeypatch: pytest.MonkeyPatch, precision: str) -> None:
+    # A float32 sum one ulp off is within the native bound of 6 additions, not exact.
+    from unireduce.conformance_tests._cases import Case
+    from unireduce.conformance_tests._checks import check_case
+
+    x = np.array([0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7], dtype=np.float32)
+    case = Case("sum", x, kwargs={"axis": 0, "precision": precision})
+    assert check_case(case, _numpy_target()) is None
+    _one_ulp_up(monkeypatch)
+    message = check_case(case, _numpy_target())
+    if precision == "native":
+        assert message is None
+    else:
+        assert message is not None and "exactly (1 wrong)" in message
+        assert "precision='exact'" in message  # in the call and in the reproduction
+
+
+def test_exact_mode_checks_the_sign_of_zero(monkeypatch: pytest.MonkeyPatch) -> None:
+    from unireduce.conformance_tests._cases import Case
+    from unireduce.conformance_tests._checks import check_case
+
+    real = ur.sum
+    monkeypatch.setattr(ur, "sum", lambda *a, **k: np.abs(real(*a, **k)))  # -0.0 -> +0.0
+    x = np.array([-0.0, -0.0], dtype=np.float64)
+    assert check_case(Case("sum", x, kwargs={"precision": "native"}), _numpy_target()) is None
+    message = check_case(Case("sum", x, kwargs={"precision": "exact"}), _numpy_target())
+    assert message is not None and message.startswith("out[()]=0.0, but should be -0.0 exactly")
+
+
+def test_exact_overflow_may_surface_as_the_compilers_error() -> None:
+    from unireduce.conformance_tests._checks import _same_error
+    from unireduce.conformance_tests._targets import Target
+
+    expected = ur.IntegerOverflowError("sum: ... does not fit")
+    jitted = Target("jax", "jax", "cpu:0", "jax.jit")
+    carried = RuntimeError("INTERNAL: CpuCallback error: IntegerOverflowError: sum: ...")
+    assert _same_error(carried, expected, jitted)
+    assert not _same_error(RuntimeError("INTERNAL: something else"), expected, jitted)
+    assert not _same_error(carried, expected, _numpy_target())  # eagerly: the class itself
+    assert not _same_error(carried, ur.AxisError("sum: axis 3"), jitted)  # overflow only
+
+
+def test_make_complex_without_a_host_view_is_a_clear_error() -> None:
+    # The array-API default assembles complex results in NumPy through DLPack; arrays NumPy
+    # cannot read get a unireduce error (also a TypeError) that says what to do.
+    be = ur.get_backend("array_api_strict")
+    with pytest.raises(ur.UnireduceTypeError, match="make_complex"):
+        be.make_complex(object(), object())
+    xp = be.xp
+    z = be.make_complex(xp.asarray([float("inf"), -0.0]), xp.asarray([-0.0, float("nan")]))
+    got = np.from_dlpack(z)
+    assert got.dtype == np.complex128
+    assert np.signbit(got.real).tolist() == [False, True] and np.isinf(got.real[0])
+    assert np.signbit(got.imag[0]) and np.isnan(got.imag[1])

@@ -190,6 +190,16 @@ def test_cumulative_sums() -> None:
         lambda m, x: m.cumulative_sum(x[0, 0], semantics="tensorflow"),
         lambda m, x: m.cumsum(x[0, 0], 0, include_initial=True, semantics="torch"),
         lambda m, x: m.sum(x, semantics="jax"),  # int64 input, which JAX x64-off would narrow
+        lambda m, x: m.sum(x, precision="fast"),
+        lambda m, x: m.sum(x, axis=(), precision=None),
+        lambda m, x: m.reduce_sum(x, precision="Exact"),
+        lambda m, x: m.cumsum(x, 0, precision=1),
+        lambda m, x: m.cumulative_sum(x, axis=1, precision=""),
+        lambda m, x: m.sum(x, axis=3, precision="fast"),  # the axis is refused first
+        lambda m, x: m.cumsum(x, 0, exclusive=True, include_initial=True, precision="fast"),
+        lambda m, x: m.sum(x * 40, dtype="int8", precision="exact", semantics="torch"),
+        lambda m, x: m.sum(x * 40, axis=(), dtype="int8", precision="exact"),
+        lambda m, x: m.cumsum(x * 20, 1, dtype="int8", precision="exact"),
     ],
 )
 def test_errors_are_the_frontends(call: object) -> None:
@@ -199,6 +209,36 @@ def test_errors_are_the_frontends(call: object) -> None:
     with pytest.raises(ur.UnireduceError) as ours:
         call(ref, x)  # type: ignore[operator]
     assert type(ours.value) is type(theirs.value)
+
+
+def test_exact_precision_checks_integers_and_keeps_floats() -> None:
+    # precision="exact": the same values; an integer output whose exact value does not fit
+    # raises instead of wrapping (intermediate values do not count).
+    i8 = np.array([100, 27, -3], dtype=np.int8)
+    assert ref.sum(i8, dtype="int8", precision="exact").tolist() == 124
+    assert ref.sum(np.array([100, 28, -3], dtype=np.int8), dtype="int8", precision="exact") == 125
+    with pytest.raises(ur.IntegerOverflowError, match="130 does not fit the output dtype int8"):
+        ref.sum(np.array([100, 30], dtype=np.int8), dtype="int8", precision="exact")
+    assert ref.sum(np.array([100, 30], dtype=np.int8), dtype="int8").tolist() == -126  # native
+    with pytest.raises(ur.IntegerOverflowError, match="128 does not fit"):
+        ref.reduce_sum(np.array([127, 1], dtype=np.int8), precision="exact")
+    with pytest.raises(ur.IntegerOverflowError, match="-1 does not fit the output dtype uint8"):
+        ref.sum(np.array([[-1, 2]], dtype=np.int16), axis=(), dtype="uint8", precision="exact")
+    # cumsum: every output's prefix, not the dropped total of exclusive=True
+    c = np.array([100, 27, 50], dtype=np.int8)
+    with pytest.raises(ur.IntegerOverflowError, match="177"):
+        ref.cumsum(c, dtype="int8", precision="exact")
+    assert ref.cumsum(c, dtype="int8", exclusive=True, precision="exact").tolist() == [0, 100, 127]
+    with pytest.raises(ur.IntegerOverflowError, match="177"):  # suffix sums 177, 77, 27
+        ref.cumsum(
+            np.array([100, 50, 27], dtype=np.int8), dtype="int8", reverse=True, precision="exact"
+        )
+    r = np.array([120, 20, 7], dtype=np.int8)  # reverse exclusive: 27, 7, 0 (147 dropped)
+    assert ref.cumsum(
+        r, dtype="int8", reverse=True, exclusive=True, precision="exact"
+    ).tolist() == [27, 7, 0]
+    f = np.array([2.0**24, 1.0, 1.0], dtype=np.float32)
+    assert ref.sum(f, precision="exact").item() == ref.sum(f).item() == 2.0**24 + 2
 
 
 def test_non_numpy_input_is_refused() -> None:

@@ -13,6 +13,10 @@ dtypes of the backend under test. :class:`Reference` is that configuration; the 
 use the NumPy one (every dtype, int64 default integer). Errors are the same unireduce classes the
 frontend raises.
 
+``precision="exact"`` (as on the frontend) gives the same values, and raises
+:class:`unireduce.IntegerOverflowError` where an integer output's exact value does not fit its
+dtype instead of wrapping it: exact mode must match it to the bit.
+
 For results a backend computes natively, :func:`error_bound` gives the per-element tolerance a
 correct backend meets whatever its order of summation
 (:func:`unireduce._exactmath.sum_error_bound`).
@@ -27,7 +31,9 @@ array(-56, dtype=int8)
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Iterable
+from itertools import accumulate
 from typing import Any, ClassVar
 
 import numpy as np
@@ -36,7 +42,14 @@ import numpy.typing as npt
 from ._backend import Backend
 from ._capabilities import Capabilities
 from ._dtypes import ALL_DTYPES, COMPLEX_COMPONENT, KIND, REAL_FLOAT
-from ._errors import AxisError, BackendError, DTypeError, UnireduceTypeError, UnireduceValueError
+from ._errors import (
+    AxisError,
+    BackendError,
+    DTypeError,
+    IntegerOverflowError,
+    UnireduceTypeError,
+    UnireduceValueError,
+)
 from ._exactmath import (
     cumsum_error_bounds,
     exact_cumsum_along,
@@ -316,14 +329,29 @@ class Reference:
 
     # ------------------------------------------------------------------ the four functions
     def _sum(
-        self, fn: str, x: object, axis: object, dtype: object, keepdims: object, semantics: object
+        self,
+        fn: str,
+        x: object,
+        axis: object,
+        dtype: object,
+        keepdims: object,
+        semantics: object,
+        precision: object = "native",
     ) -> Array:
         arr, in_name, out, _, prof = self._resolve(fn, x, dtype, semantics)
         axes, keep = self._reduce_axes(fn, arr, axis, keepdims, prof)
+        exact = _exact(fn, precision)
         if axes is None:
+            if exact and KIND[in_name] in "iu":  # each element a sum of one, checked
+                _check_fits(fn, arr.reshape(-1).tolist(), out)
             return _exact_cast(arr, in_name, out)
         if KIND[out] in "fc" or KIND[in_name] in "fc":
             arr = _exact_cast(arr, in_name, out)
+        if exact:
+            norm = sorted(a % arr.ndim for a in axes)
+            kept = [a for a in range(arr.ndim) if a not in norm]
+            rows = np.transpose(arr, kept + norm).reshape(-1, max(1, _size(arr, norm)))
+            _check_fits(fn, (_py_sum(r) for r in rows.tolist()) if arr.size else (), out)
         return exact_sum_along(arr, axes, keep, out)
 
     def _cumsum(
@@ -336,13 +364,19 @@ class Reference:
         reverse: bool,
         include_initial: bool,
         semantics: object,
+        precision: object = "native",
     ) -> Array:
         arr, in_name, out, _, prof = self._resolve(fn, x, dtype, semantics)
+        exact = _exact(fn, precision)
         arr, ax, squeeze = self._cumulate_layout(fn, arr, axis, exclusive, include_initial, prof)
         if KIND[out] in "fc" or KIND[in_name] in "fc":
             arr = _exact_cast(arr, in_name, out)
         if reverse:
             arr = np.flip(arr, ax)
+        if exact and arr.ndim and arr.size:  # every output's exact prefix (not an exclusive total)
+            rows = np.moveaxis(arr, ax, -1).reshape(-1, arr.shape[ax]).tolist()
+            drop = 1 if exclusive else 0
+            _check_fits(fn, (v for r in rows for v in list(accumulate(r))[: len(r) - drop]), out)
         y = exact_cumsum_along(arr, ax, out) if arr.ndim else arr
         y = _shift(y, ax, exclusive, include_initial)
         if reverse:
@@ -359,9 +393,10 @@ class Reference:
         dtype: object = None,
         keepdims: bool = False,
         semantics: str = "array_api",
+        precision: str = "native",
     ) -> Array:
         """Exact :func:`unireduce.sum`."""
-        return self._sum("sum", x, axis, dtype, keepdims, semantics)
+        return self._sum("sum", x, axis, dtype, keepdims, semantics, precision)
 
     def reduce_sum(
         self,
@@ -371,13 +406,14 @@ class Reference:
         name: str | None = None,
         *,
         semantics: str = "tensorflow",
+        precision: str = "native",
     ) -> Array:
         """Exact :func:`unireduce.reduce_sum`."""
         if name is not None and not isinstance(name, str):
             raise UnireduceTypeError(f"reduce_sum: name={name!r} must be a string or None")
         if keepdims is None:  # as TensorFlow (and unireduce.reduce_sum)
             keepdims = False
-        return self._sum("reduce_sum", input_tensor, axis, None, keepdims, semantics)
+        return self._sum("reduce_sum", input_tensor, axis, None, keepdims, semantics, precision)
 
     def cumulative_sum(
         self,
@@ -388,11 +424,12 @@ class Reference:
         dtype: object = None,
         include_initial: bool = False,
         semantics: str = "array_api",
+        precision: str = "native",
     ) -> Array:
         """Exact :func:`unireduce.cumulative_sum`."""
         include_initial = _flag("cumulative_sum", "include_initial", include_initial)
         return self._cumsum(
-            "cumulative_sum", x, axis, dtype, False, False, include_initial, semantics
+            "cumulative_sum", x, axis, dtype, False, False, include_initial, semantics, precision
         )
 
     def cumsum(
@@ -406,13 +443,14 @@ class Reference:
         reverse: bool = False,
         include_initial: bool = False,
         semantics: str = "array_api",
+        precision: str = "native",
     ) -> Array:
         """Exact :func:`unireduce.cumsum`."""
         exclusive = _flag("cumsum", "exclusive", exclusive)
         reverse = _flag("cumsum", "reverse", reverse)
         include_initial = _flag("cumsum", "include_initial", include_initial)
         return self._cumsum(
-            "cumsum", x, axis, dtype, exclusive, reverse, include_initial, semantics
+            "cumsum", x, axis, dtype, exclusive, reverse, include_initial, semantics, precision
         )
 
     # ------------------------------------------------------------------ error bounds
@@ -618,6 +656,42 @@ class Reference:
         return bounds.reshape(()) if squeeze else bounds
 
 
+def _exact(fn: str, precision: object) -> bool:
+    """``precision=``: ``"exact"`` (True) or ``"native"`` (False), refused otherwise as by the
+    frontend."""
+    if precision == "native" or precision == "exact":
+        return precision == "exact"
+    raise UnireduceValueError(
+        f"{fn}: precision={precision!r} is not allowed; allowed: 'native' (the backend's own "
+        "accumulation) or 'exact' (correctly rounded, bit-reproducible)"
+    )
+
+
+def _size(arr: Array, axes: list[int]) -> int:
+    n = 1
+    for a in axes:
+        n *= arr.shape[a]
+    return n
+
+
+def _py_sum(row: list[Any]) -> int:
+    return builtins.sum(int(v) for v in row)
+
+
+def _check_fits(fn: str, values: Iterable[Any], out: str) -> None:
+    """Exact mode's integer check: every output's exact value (Python ints) fits ``out``."""
+    if KIND[out] not in "iu":
+        return
+    info = np.iinfo(numpy_dtype(out))
+    lo, hi = int(info.min), int(info.max)
+    for v in values:
+        if not lo <= int(v) <= hi:
+            raise IntegerOverflowError(
+                f"{fn}: with precision='exact' the exact integer result {int(v)} does not fit the "
+                f"output dtype {out} ({lo} to {hi}); request a wider dtype"
+            )
+
+
 def _shift(y: Array, ax: int, exclusive: bool, include_initial: bool) -> Array:
     """Prepend a zero along ``ax`` (``include_initial``), and drop the last (``exclusive``)."""
     if not (exclusive or include_initial):
@@ -670,16 +744,25 @@ def sum(
     dtype: object = None,
     keepdims: bool = False,
     semantics: str = "array_api",
+    precision: str = "native",
 ) -> Array:
-    """Exact :func:`unireduce.sum` on a NumPy array: correctly rounded, integers wrapped.
+    """Exact :func:`unireduce.sum` on a NumPy array: correctly rounded, integers wrapped
+    (``precision="exact"``: checked).
 
     >>> import numpy as np
     >>> sum(np.array([2.0**24, 1.0, 1.0], dtype=np.float32)).item()
     16777218.0
     >>> sum(np.array([[1, 2], [3, 4]], dtype=np.uint8), axis=1, keepdims=True).tolist()
     [[3], [7]]
+    >>> try:
+    ...     sum(np.array([100, 100], dtype=np.int8), dtype="int8", precision="exact")
+    ... except OverflowError as e:
+    ...     print(str(e).split(" the output")[0])
+    sum: with precision='exact' the exact integer result 200 does not fit
     """
-    return _NUMPY.sum(x, axis=axis, dtype=dtype, keepdims=keepdims, semantics=semantics)
+    return _NUMPY.sum(
+        x, axis=axis, dtype=dtype, keepdims=keepdims, semantics=semantics, precision=precision
+    )
 
 
 def reduce_sum(
@@ -689,6 +772,7 @@ def reduce_sum(
     name: str | None = None,
     *,
     semantics: str = "tensorflow",
+    precision: str = "native",
 ) -> Array:
     """Exact :func:`unireduce.reduce_sum` on a NumPy array.
 
@@ -696,7 +780,9 @@ def reduce_sum(
     >>> reduce_sum(np.array([127, 1], dtype=np.int8)).item()
     -128
     """
-    return _NUMPY.reduce_sum(input_tensor, axis, keepdims, name, semantics=semantics)
+    return _NUMPY.reduce_sum(
+        input_tensor, axis, keepdims, name, semantics=semantics, precision=precision
+    )
 
 
 def cumulative_sum(
@@ -707,6 +793,7 @@ def cumulative_sum(
     dtype: object = None,
     include_initial: bool = False,
     semantics: str = "array_api",
+    precision: str = "native",
 ) -> Array:
     """Exact :func:`unireduce.cumulative_sum` on a NumPy array: every prefix correctly rounded.
 
@@ -715,7 +802,12 @@ def cumulative_sum(
     [0.0, 1.0, 2.0, 3.0]
     """
     return _NUMPY.cumulative_sum(
-        x, axis=axis, dtype=dtype, include_initial=include_initial, semantics=semantics
+        x,
+        axis=axis,
+        dtype=dtype,
+        include_initial=include_initial,
+        semantics=semantics,
+        precision=precision,
     )
 
 
@@ -729,6 +821,7 @@ def cumsum(
     reverse: bool = False,
     include_initial: bool = False,
     semantics: str = "array_api",
+    precision: str = "native",
 ) -> Array:
     """Exact :func:`unireduce.cumsum` on a NumPy array.
 
@@ -744,6 +837,7 @@ def cumsum(
         reverse=reverse,
         include_initial=include_initial,
         semantics=semantics,
+        precision=precision,
     )
 
 
