@@ -219,8 +219,10 @@ def cases(
     arrays_ok: bool,
     native_dtypes_ok: bool,
     max_long: int = 300,
+    precision_every: int = 3,
 ) -> Case:
-    """A random :class:`Case` for ``function`` with an input dtype from ``dtypes``."""
+    """A random :class:`Case` for ``function`` with an input dtype from ``dtypes``; one in
+    ``precision_every`` passes ``precision=`` (mostly ``"exact"``)."""
     fn = FUNCTIONS[function]
     dtype = draw(st.sampled_from(dtypes))
     shape = draw(_shapes(max_long))
@@ -254,7 +256,7 @@ def cases(
             kw[flag] = draw(st.booleans())
     if semantics != fn.default_semantics or draw(st.booleans()):
         kw["semantics"] = semantics
-    if "precision" in fn.keywords and draw(st.integers(0, 2)) == 0:
+    if "precision" in fn.keywords and draw(st.integers(1, precision_every)) == 1:
         kw["precision"] = draw(st.sampled_from(["exact"] * 6 + ["native", "fast"]))
     return Case(function, base, layout, kw, native)
 
