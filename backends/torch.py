@@ -44,7 +44,14 @@ def _guard_op(torch: Any) -> Any:
     # raises a plain RuntimeError and, per its docstring, "will trash your CUDA context".
     # An op without outputs would not do: AOTAutograd and Inductor drop it (measured, 2.13).
     schema = "(Tensor y, Tensor bad, str kind, str msg) -> Tensor"
-    return _op(torch, "guard", _guard_impl, schema, lambda y, *_: y.new_empty(y.shape))
+    op = _op(torch, "guard", _guard_impl, schema, lambda y, *_: y.new_empty(y.shape))
+
+    def batched(info: Any, in_dims: Any, y: Any, bad: Any, kind: str, msg: str) -> Any:
+        # torch.vmap: one check over the whole batch (any flag raises), y's batch dim kept.
+        return op(y, bad.any(), kind, msg), in_dims[0]
+
+    _register_vmap(torch, "guard", batched)
+    return op
 
 
 def _host_op(torch: Any) -> Any:
@@ -54,7 +61,40 @@ def _host_op(torch: Any) -> Any:
     # program 17x torch.cumsum; this op: 2 s, 1.7x; torch 2.13, one thread).
     schema = "(Tensor x, str spec, int[] shape, ScalarType dtype) -> Tensor"
     fake = lambda x, _, shape, dt: x.new_empty(shape, dtype=dt)  # noqa: E731
-    return _op(torch, "host", _host_impl, schema, fake)
+    op = _op(torch, "host", _host_impl, schema, fake)
+
+    def batched(info: Any, in_dims: Any, x: Any, spec: str, shape: list[int], dt: Any) -> Any:
+        # torch.vmap: the batch dim moved to the front is one more kept axis of the same call.
+        if in_dims[0] is None:
+            return op(x, spec, shape, dt), None
+        x = x.movedim(in_dims[0], 0)
+        return op(x, _batched_spec(spec), [x.shape[0], *shape], dt), 0
+
+    _register_vmap(torch, "host", batched)
+    return op
+
+
+def _register_vmap(torch: Any, name: str, rule: Callable[..., Any]) -> None:
+    """``rule`` as the torch.vmap batching rule of ``unireduce::<name>``, once per process."""
+    if name not in _VMAP_DONE:
+        torch.library.register_vmap(f"unireduce::{name}", rule)
+        _VMAP_DONE.add(name)
+
+
+_VMAP_DONE: set[str] = set()
+
+
+def _batched_spec(spec: str) -> str:
+    """A host spec (``unireduce._exact.run_host``) for the input with a leading batch axis.
+
+    >>> _batched_spec("sum:float32:0,2:1"), _batched_spec("cumsum:float64:0")
+    ('sum:float32:1,3:1', 'cumsum:float64:1')
+    """
+    op, out, *rest = spec.split(":")
+    if op == "sum":
+        axes = ",".join(str(int(a) + 1) for a in rest[0].split(",") if a)
+        return f"sum:{out}:{axes}:{rest[1]}"
+    return f"cumsum:{out}:{int(rest[0]) + 1}"
 
 
 def _host_impl(x: Any, spec: str, shape: list[int], dtype: Any) -> Any:
@@ -236,6 +276,10 @@ class TorchBackend(Backend):
         torch = self.torch
         if torch.compiler.is_compiling():
             return True
+        # torch.func transforms (vmap, grad) wrap tensors that have no storage to read (no
+        # public predicate yet).
+        if torch._C._functorch.is_functorch_wrapped_tensor(x):
+            return True
         try:  # fake tensors of torch.compile / make_fx (no public predicate yet)
             from torch._subclasses.fake_tensor import is_fake
 
@@ -353,11 +397,19 @@ def _grad_of_function(torch: Any) -> Any:
     """The autograd.Function of :meth:`TorchBackend.with_grad_of`."""
 
     class GradOf(torch.autograd.Function):
+        # setup_context and the generated vmap rule: torch.func transforms (vmap, grad) take
+        # only autograd.Functions written this way.
+        generate_vmap_rule = True
+
         @staticmethod
-        def forward(ctx: Any, x: Any, exact: Any, native: Any) -> Any:
+        def forward(x: Any, exact: Any, native: Any) -> Any:
+            return exact(x)
+
+        @staticmethod
+        def setup_context(ctx: Any, inputs: Any, output: Any) -> None:
+            x, _, native = inputs
             ctx.native = native
             ctx.save_for_backward(x)
-            return exact(x)
 
         @staticmethod
         def backward(ctx: Any, g: Any) -> Any:

@@ -331,3 +331,81 @@ def test_torch_export_keeps_the_host_op() -> None:
     assert "unireduce.host" in str(ep.graph)
     got = ep.module()(torch.from_numpy(x)).numpy()
     _assert_bits(got, exact_cumsum_along(x, 1, "float32"), "exported cumsum")
+
+
+# ------------------------------------------------------------------------------------------
+# torch.func transforms (vmap, grad): their tensors have no storage to read, so the call goes
+# through the op unireduce::host and its batching rule (or the portable path without Numba).
+
+
+@pytest.fixture(params=["host", "portable"])
+def torch_path(request: pytest.FixtureRequest) -> Any:
+    from tests.test_exact_grad import _without_numba
+
+    torch = pytest.importorskip("torch")
+    if request.param == "portable":
+        with _without_numba():
+            yield torch
+    else:
+        yield torch
+
+
+@pytest.mark.parametrize("dt", ["float32", "float64", "bfloat16"])
+@pytest.mark.parametrize("case", ["cancel", "ties", "subnormal"])
+@pytest.mark.parametrize("in_dim", [0, 1])
+def test_torch_vmap_of_exact_sum_and_cumsum(
+    torch_path: Any, dt: str, case: str, in_dim: int
+) -> None:
+    import unireduce as ur
+
+    torch = torch_path
+    data = _data(case, dt, (3, 40))
+    t = (
+        torch.from_numpy(data.view(np.int16)).view(torch.bfloat16)
+        if dt == "bfloat16"
+        else torch.from_numpy(data)
+    )
+    rows = data if in_dim == 0 else data.T
+    got = torch.vmap(lambda v: ur.sum(v, precision="exact"), in_dims=in_dim)(t)
+    want = exact_sum_along(np.ascontiguousarray(rows), (1,), False, dt)
+    _assert_bits(_numpy(torch, got), want, f"vmap sum {dt} {case}")
+    got_c = torch.vmap(lambda v: ur.cumsum(v, precision="exact"), in_dims=in_dim)(t)
+    want_c = exact_cumsum_along(np.ascontiguousarray(rows), 1, dt)
+    _assert_bits(_numpy(torch, got_c), want_c, f"vmap cumsum {dt} {case}")
+
+
+def test_torch_vmap_checks_integers(torch_path: Any) -> None:
+    import unireduce as ur
+
+    torch = torch_path
+    f = lambda v: ur.sum(v, dtype="int8", precision="exact")  # noqa: E731
+    assert torch.vmap(f)(torch.tensor([[100, 27], [-100, -28]], dtype=torch.int8)).tolist() == [
+        127,
+        -128,
+    ]
+    with pytest.raises(ur.IntegerOverflowError):
+        torch.vmap(f)(torch.tensor([[1, 2], [100, 28]], dtype=torch.int8))
+    with pytest.raises(ur.IntegerOverflowError):
+        torch.vmap(lambda v: ur.cumsum(v, dtype="int8", precision="exact"))(
+            torch.tensor([[100, 28, -50]], dtype=torch.int8)
+        )
+
+
+def test_torch_func_grad_of_exact_sum(torch_path: Any) -> None:
+    import unireduce as ur
+
+    torch = torch_path
+    x = torch.tensor([[1e30, 1.0, -1e30], [0.1, 0.2, 0.3]], dtype=torch.float64)
+    w = torch.tensor([1.0, 2.0, 3.0], dtype=torch.float64)
+    g = torch.func.grad(lambda v: (ur.cumsum(v, axis=1, precision="exact") * w).sum())(x)
+    assert g.tolist() == [[6.0, 5.0, 3.0]] * 2  # d/dx_j of sum_i w_i * prefix_i
+    per_row = torch.vmap(torch.func.grad(lambda v: ur.sum(v, precision="exact")))(x)
+    assert per_row.tolist() == [[1.0, 1.0, 1.0]] * 2
+
+
+def _numpy(torch: Any, t: Any) -> np.ndarray:
+    if t.dtype == torch.bfloat16:
+        import ml_dtypes
+
+        return t.contiguous().view(torch.int16).numpy().view(ml_dtypes.bfloat16)
+    return t.numpy()
