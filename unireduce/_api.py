@@ -13,7 +13,7 @@ from ._backend import Backend
 from ._dtypes import KIND
 from ._errors import AxisError, UnireduceTypeError, UnireduceValueError
 from ._registry import _BY_TYPE, backend_of
-from ._resolve import Plan, cumsum_axis, normalize_axes, plan
+from ._resolve import Plan, cumsum_axis, exact_precision, normalize_axes, plan
 
 __all__ = ["cumsum", "cumulative_sum", "reduce_sum", "sum"]
 
@@ -38,11 +38,7 @@ def _ndim(fn: str, be: Backend, x: Array) -> int:
 
 def _exact_mod(fn: str, precision: object) -> Any:
     """The exact-mode engine, imported on first use (it brings NumPy and, if present, Numba)."""
-    if precision != "exact":
-        raise UnireduceValueError(
-            f"{fn}: precision={precision!r} is not allowed; allowed: 'native' (the backend's own "
-            "accumulation) or 'exact' (correctly rounded, bit-reproducible)"
-        )
+    exact_precision(fn, precision)  # refuses anything but "native" (not called for it), "exact"
     from . import _exact
 
     return _exact

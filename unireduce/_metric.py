@@ -42,13 +42,14 @@ from ._errors import (
 )
 from ._exact import _state as xs
 from ._registry import _ordered_classes, backend_of, get_backend
+from ._resolve import PRECISIONS as _PRECISION_MEANINGS
 
 __all__ = ["Sum", "SumSpec", "SumState"]
 
 Array = Any
 
 NAN_STRATEGIES = ("propagate", "ignore", "error")
-PRECISIONS = ("exact", "native")
+PRECISIONS = tuple(_PRECISION_MEANINGS)
 RESULT_DTYPES = REAL_FLOAT + INTEGER
 _FORMAT = "unireduce.Sum"
 _VERSION = 1

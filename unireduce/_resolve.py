@@ -26,11 +26,30 @@ __all__ = [
     "Plan",
     "canonical_dtype",
     "cumsum_axis",
+    "exact_precision",
     "normalize_axes",
     "plan",
     "profile",
     "resolve_dtypes",
 ]
+
+#: The values of ``precision=`` and what each means (the functions, the reference, ``ur.Sum``).
+PRECISIONS: dict[str, str] = {
+    "native": "the backend's own accumulation",
+    "exact": "correctly rounded, bit-reproducible",
+}
+
+
+def exact_precision(fn: str, precision: object) -> bool:
+    """Whether ``precision=`` asks for exact mode; a value not in :data:`PRECISIONS` raises.
+
+    >>> exact_precision("sum", "exact"), exact_precision("sum", "native")
+    (True, False)
+    """
+    if precision == "exact" or precision == "native":
+        return precision == "exact"
+    allowed = ", ".join(f"{k!r} ({v})" for k, v in PRECISIONS.items())
+    raise UnireduceValueError(f"{fn}: precision={precision!r} is not allowed; allowed: {allowed}")
 
 
 class Plan(NamedTuple):

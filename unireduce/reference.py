@@ -32,6 +32,7 @@ array(-56, dtype=int8)
 from __future__ import annotations
 
 import builtins
+import math
 from collections.abc import Iterable
 from itertools import accumulate
 from typing import Any, ClassVar
@@ -59,7 +60,7 @@ from ._exactmath import (
     sum_error_bound,
     wrap_int,
 )
-from ._resolve import cumsum_axis, normalize_axes, profile, resolve_dtypes
+from ._resolve import cumsum_axis, exact_precision, normalize_axes, profile, resolve_dtypes
 from ._rules import FUNCTIONS, Profile
 
 __all__ = [
@@ -340,7 +341,7 @@ class Reference:
     ) -> Array:
         arr, in_name, out, _, prof = self._resolve(fn, x, dtype, semantics)
         axes, keep = self._reduce_axes(fn, arr, axis, keepdims, prof)
-        exact = _exact(fn, precision)
+        exact = exact_precision(fn, precision)
         if axes is None:
             if exact and KIND[in_name] in "iu":  # each element a sum of one, checked
                 _check_fits(fn, arr.reshape(-1).tolist(), out)
@@ -350,7 +351,8 @@ class Reference:
         if exact:
             norm = sorted(a % arr.ndim for a in axes)
             kept = [a for a in range(arr.ndim) if a not in norm]
-            rows = np.transpose(arr, kept + norm).reshape(-1, max(1, _size(arr, norm)))
+            k = math.prod(arr.shape[a] for a in norm)
+            rows = np.transpose(arr, kept + norm).reshape(-1, max(1, k))
             _check_fits(fn, (_py_sum(r) for r in rows.tolist()) if arr.size else (), out)
         return exact_sum_along(arr, axes, keep, out)
 
@@ -367,7 +369,7 @@ class Reference:
         precision: object = "native",
     ) -> Array:
         arr, in_name, out, _, prof = self._resolve(fn, x, dtype, semantics)
-        exact = _exact(fn, precision)
+        exact = exact_precision(fn, precision)
         arr, ax, squeeze = self._cumulate_layout(fn, arr, axis, exclusive, include_initial, prof)
         if KIND[out] in "fc" or KIND[in_name] in "fc":
             arr = _exact_cast(arr, in_name, out)
@@ -654,24 +656,6 @@ class Reference:
             bounds = np.flip(bounds, ax)
         bounds = np.ascontiguousarray(bounds)
         return bounds.reshape(()) if squeeze else bounds
-
-
-def _exact(fn: str, precision: object) -> bool:
-    """``precision=``: ``"exact"`` (True) or ``"native"`` (False), refused otherwise as by the
-    frontend."""
-    if precision == "native" or precision == "exact":
-        return precision == "exact"
-    raise UnireduceValueError(
-        f"{fn}: precision={precision!r} is not allowed; allowed: 'native' (the backend's own "
-        "accumulation) or 'exact' (correctly rounded, bit-reproducible)"
-    )
-
-
-def _size(arr: Array, axes: list[int]) -> int:
-    n = 1
-    for a in axes:
-        n *= arr.shape[a]
-    return n
 
 
 def _py_sum(row: list[Any]) -> int:
