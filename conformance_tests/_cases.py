@@ -549,8 +549,8 @@ def _c_exact(function: str, dtypes: list[str]) -> list[Case]:
                 out.append(Case(function, grid, kwargs={"axis": 1, **flags, **exact}, label=name))
     if "dtype" in FUNCTIONS[function].keywords and "float64" in dtypes:
         for target in ("float32", "bfloat16", "float16", "complex64"):
-            if target in dtypes:  # the cast rounds once, then the sum
-                r = _exact_rows("float64")["cancel"] + [1 + 2.0**-8 + 2.0**-40]
+            if target in dtypes:  # the cast rounds once (twice: 1.0 in bfloat16), then the sum
+                r = [1 + 2.0**-8 + 2.0**-40, 3.0, -3.0, 2.0**-20, 2.0**-149 * 3]
                 kw = {"axis": 0, "dtype": target, **exact}
                 out.append(Case(function, _array(r, "float64", (len(r),)), kwargs=kw))
     return out
