@@ -56,6 +56,7 @@ from ._exactmath import (
     exact_cumsum_along,
     exact_sum_along,
     float_format,
+    int_fits,
     round_exact,
     sum_error_bound,
     wrap_int,
@@ -666,13 +667,11 @@ def _check_fits(fn: str, values: Iterable[Any], out: str) -> None:
     """Exact mode's integer check: every output's exact value (Python ints) fits ``out``."""
     if KIND[out] not in "iu":
         return
-    info = np.iinfo(numpy_dtype(out))
-    lo, hi = int(info.min), int(info.max)
     for v in values:
-        if not lo <= int(v) <= hi:
+        if not int_fits(int(v), out):
             raise IntegerOverflowError(
                 f"{fn}: with precision='exact' the exact integer result {int(v)} does not fit the "
-                f"output dtype {out} ({lo} to {hi}); request a wider dtype"
+                f"output dtype {out}; request a wider dtype"
             )
 
 
