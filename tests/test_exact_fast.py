@@ -562,11 +562,31 @@ def test_dask_cond_computes_one_branch_lazily() -> None:
         t = da.map_blocks(track("true"), x, dtype=x.dtype, meta=meta)
         f = da.map_blocks(track("false", fail=holds), x, dtype=x.dtype, meta=meta)
         computed.clear()
-        out = be.cond(pred, lambda: t, lambda: f)
-        assert computed == [] and isinstance(out, da.Array)
+        built: list[str] = []
+
+        def false_fn() -> Any:
+            built.append("false")
+            return f
+
+        out = be.cond(pred, lambda: t, false_fn)
+        # The false branch's graph is built only when computing finds pred false (exact mode's
+        # integer route took 4 s to build for the exact float64 sum of three values).
+        assert computed == [] and built == [] and isinstance(out, da.Array)
         got = out.compute().tolist()
         assert got == ([2.0, 4.0, 6.0, 8.0] if holds else [3.0, 6.0, 9.0, 12.0])
         assert "false" not in computed if holds else "false" in computed
+        assert built == ([] if holds else ["false"])
+
+
+def test_dask_cond_names_branches_that_differ() -> None:
+    da = pytest.importorskip("dask.array", reason="dask is not installed")
+    x = da.from_array(np.array([1.0, 2.0, 3.0, 4.0]), chunks=2)
+    be = backend_of(x)
+    out = be.cond(be.max(x, None, False) < 0.0, lambda: x, lambda: x[:3])
+    with pytest.raises(
+        AssertionError, match=r"cond: the branches differ: \(4,\) float64 against \(3,\)"
+    ):
+        out.compute()
 
 
 @pytest.mark.parametrize("fwk", ["jax", "tensorflow"], indirect=True)
