@@ -299,7 +299,14 @@ class TorchBackend(Backend):
         t = _from_numpy(self.torch, a)
         return t if like.device.type == "cpu" else t.to(like.device)
 
-    def host_call(self, x: Any, spec: str, shape: tuple[int, ...], dtype: str) -> Any:
+    def host_call(
+        self,
+        x: Any,
+        spec: str,
+        shape: tuple[int, ...],
+        dtype: str,
+        portable: Callable[[], Any] | None = None,
+    ) -> Any:
         """The op ``unireduce::host`` for a traced CPU tensor (``torch.compile``, fake tensors)."""
         if not self.is_traced(x) or x.device.type != "cpu":
             return None

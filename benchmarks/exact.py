@@ -5,8 +5,9 @@ For each backend and path, dtype (float32, float64) and size (10**7, 10**8 by de
 and prints best-of-``--repeat`` times of native and exact mode and their ratio. Paths:
 
 * ``host``: the fused Numba kernel on the zero-copy view of a CPU array (``--threads`` threads);
-  for the backend name ``torch.compile``, inside the compiled function (the op
-  ``unireduce::host``, which CPU tensors take there by default);
+  for the backend names ``torch.compile``, ``jax.jit`` and ``jax.jit_x64``, inside the compiled
+  function (the op ``unireduce::host``; the XLA FFI call ``unireduce_<op>_<dtype>``), which CPU
+  data takes there by default;
 * ``portable``: the framework's array ops, eager (numpy/torch) or under the JIT compiler
   (``jax.jit``, ``tf.function(jit_compile=True)``, and ``torch.compile(fullgraph=True)`` with
   Inductor for the backend name ``torch.compile``); native is timed the same way. The backend
@@ -76,7 +77,7 @@ def main() -> None:
     for bname in args.backends.split(","):
         conv, sync, jit, native = _framework(bname, args.threads)
         for dt in args.dtypes.split(","):
-            if bname == "jax" and dt == "float64":
+            if bname in ("jax", "jax.jit") and dt == "float64":
                 import jax
 
                 jax.config.update("jax_enable_x64", True)
@@ -107,7 +108,7 @@ def main() -> None:
                             def nat(a: Any) -> Any:
                                 return native["sum"](a, axes)  # noqa: B023
 
-                        if jit is not None and (path == "portable" or bname == "torch.compile"):
+                        if jit is not None and (path == "portable" or bname in IN_JIT):
                             ex, nat = jit(ex), jit(nat)
                         try:
                             tn = _best(lambda: nat(x), args.repeat, sync)  # noqa: B023
@@ -123,6 +124,9 @@ def main() -> None:
                             f"{tn * 1e3:>11.2f}{te * 1e3:>11.2f}{te / tn:>8.2f}",
                             flush=True,
                         )
+
+
+IN_JIT = ("torch.compile", "jax.jit", "jax.jit_x64")  # host path timed inside the compiled call
 
 
 def _framework(name: str, threads: int) -> tuple[Any, Any, Any, dict[str, Any]]:
@@ -171,11 +175,11 @@ def _framework(name: str, threads: int) -> tuple[Any, Any, Any, dict[str, Any]]:
                 "cumsum": lambda a: tf.math.cumsum(a, 0),
             },
         )
-    if name in ("jax", "jax_x64"):
+    if name in ("jax", "jax_x64", "jax.jit", "jax.jit_x64"):
         import jax
         import jax.numpy as jnp
 
-        if name == "jax_x64":  # float64 work for float32 data too (exact cumsum's float route)
+        if name.endswith("_x64"):  # float64 work for float32 data too (exact cumsum's float route)
             jax.config.update("jax_enable_x64", True)
 
         return (

@@ -224,6 +224,145 @@ def test_inside_jax_jit(fwk: Framework) -> None:
         _assert_bits(np.asarray(g(t)), exact_cumsum_along(x, 1, dt), f"jit cumsum {dt}")
 
 
+# Under jax.jit on CPU the host kernels run as XLA FFI calls (unireduce._exact._xla_ffi), in XLA's
+# threads, which flush subnormals; path="host" forces that route (no portable fallback traced).
+JIT_GRID = [
+    pytest.param(fid, dt, id=f"{fid}-{dt}")
+    for fid in ("jax", "jax_x64")
+    for dt in FLOATS
+    if fid == "jax_x64" or dt not in ("float64", "complex128")
+]
+
+
+def _ffi_jit(f: Any, t: Any, target: str) -> Any:
+    import jax
+
+    pytest.importorskip("numba", reason="the host kernels need Numba")
+    g = jax.jit(f)
+    assert target in g.lower(t).as_text(), f"no FFI call {target} in the lowered program"
+    return g
+
+
+@pytest.mark.parametrize(("fwk", "dt"), JIT_GRID, indirect=["fwk"])
+def test_jit_host_sum_bits(fwk: Framework, dt: str) -> None:
+    x = _all_cases(dt)
+    t = fwk.make(x, dt)
+    be = backend_of(t)
+    for axes, keep in SUM_AXES:
+        # Axis 0 leads: the column kernel; the others: the row kernel (axes=(1,): a transpose).
+        op = "sum_cols" if axes == (0,) else "sum_rows"
+        f = _ffi_jit(lambda a, ax=axes, k=keep: _exact.sum(be, a, ax, k, dt, path="host"), t, op)
+        got = np.asarray(f(t))
+        want = exact_sum_along(x, axes if axes is not None else (0, 1, 2), keep, dt)
+        if axes == (2,):  # name the failing case
+            for i, case in enumerate(CASES):
+                _assert_bits(got[i], want[i], f"jit host sum axes=(2,) case={case}")
+        _assert_bits(got, want, f"jit host sum axes={axes} keepdims={keep}")
+
+
+@pytest.mark.parametrize(("fwk", "dt"), JIT_GRID, indirect=["fwk"])
+def test_jit_host_cumsum_bits(fwk: Framework, dt: str) -> None:
+    x = _all_cases(dt)
+    t = fwk.make(x, dt)
+    be = backend_of(t)
+    for axis in (0, 1, 2):
+        f = _ffi_jit(lambda a, ax=axis: _exact.cumsum(be, a, ax, dt, path="host"), t, "cumsum_rows")
+        _assert_bits(np.asarray(f(t)), exact_cumsum_along(x, axis, dt), f"jit cumsum axis={axis}")
+
+
+@pytest.mark.parametrize("fwk", ["jax"], indirect=True)
+def test_jit_picks_host_kernels_on_cpu_only(fwk: Framework) -> None:
+    # The default path under jax.jit: the FFI call when lowered for the CPU, the portable path for
+    # other platforms (jax.export can lower for CUDA on this CPU-only machine).
+    import jax
+
+    pytest.importorskip("numba", reason="the host kernels need Numba")
+    x = _data("cancel", "float32", (3, 40))
+    t = fwk.make(x, "float32")
+    be = backend_of(t)
+    f = jax.jit(lambda a: _exact.sum(be, a, (1,), False, "float32"))
+    assert "unireduce_sum_rows_float32" in f.lower(t).as_text()
+    _assert_bits(np.asarray(f(t)), exact_sum_along(x, (1,), False, "float32"), "jit sum")
+    cuda = jax.export.export(f, platforms=["cuda"])(t).mlir_module()
+    assert "unireduce_" not in cuda and "stablehlo.reduce" in cuda
+    # jax.export for the CPU refuses FFI targets it does not know; the portable path exports.
+    with pytest.raises(ValueError, match="unireduce_sum_rows_float32"):
+        jax.export.export(f)(t)
+    g = jax.jit(lambda a: _exact.sum(be, a, (1,), False, "float32", path="portable"))
+    exported = jax.export.export(g)(t)
+    _assert_bits(np.asarray(exported.call(t)), exact_sum_along(x, (1,), False, "float32"), "export")
+
+
+@pytest.mark.parametrize("fwk", ["jax_x64"], indirect=True)
+@pytest.mark.parametrize("dt", ["float32", "float64"])
+def test_jit_host_under_vmap_and_grad(fwk: Framework, dt: str) -> None:
+    # A batch of inputs reaches the handler as leading dimensions (vmap_method="broadcast_all").
+    import jax
+
+    pytest.importorskip("numba", reason="the host kernels need Numba")
+    x = np.stack([_data(case, dt, (5, 40), seed=i) for i, case in enumerate(CASES)])
+    t = fwk.make(x, dt)
+    be = backend_of(t)
+    for axis in (0, 1):
+        f = jax.jit(jax.vmap(lambda a, ax=axis: _exact.sum(be, a, (ax,), False, dt, path="host")))
+        want = exact_sum_along(x, (axis + 1,), False, dt)
+        _assert_bits(np.asarray(f(t)), want, f"vmap sum axis={axis}")
+        g = jax.jit(jax.vmap(lambda a, ax=axis: _exact.cumsum(be, a, ax, dt, path="host")))
+        _assert_bits(np.asarray(g(t)), exact_cumsum_along(x, axis + 1, dt), f"vmap cumsum {axis}")
+    grad = jax.jit(jax.grad(lambda a: _exact.sum(be, a, None, False, dt, path="host")))
+    assert np.array_equal(np.asarray(grad(t)), np.ones(x.shape, dt))
+
+
+@pytest.mark.parametrize("fwk", ["jax"], indirect=True)
+def test_jit_avoids_ffi_with_numba_workqueue_layer(fwk: Framework, monkeypatch: Any) -> None:
+    # Numba's workqueue layer aborts the process when two threads launch kernels at once (XLA
+    # runs several CPU devices' programs at once): the portable path is compiled instead.
+    import jax
+
+    numba = pytest.importorskip("numba", reason="the host kernels need Numba")
+    monkeypatch.setattr(numba, "threading_layer", lambda: "workqueue")
+    x = _data("ties", "float32", (3, 40))
+    t = fwk.make(x, "float32")
+    be = backend_of(t)
+    f = jax.jit(lambda a: _exact.sum(be, a, (1,), False, "float32"))
+    assert "unireduce_" not in f.lower(t).as_text()
+    _assert_bits(np.asarray(f(t)), exact_sum_along(x, (1,), False, "float32"), "portable sum")
+
+
+@pytest.mark.parametrize("fwk", ["jax"], indirect=True)
+def test_ffi_handler_refuses_unexpected_calls(fwk: Framework) -> None:
+    # A result dtype the target does not produce: the handler returns an XLA error (made by the
+    # FFI API's Error_Create), and XLA raises it.
+    import jax
+
+    pytest.importorskip("numba", reason="the host kernels need Numba")
+    from unireduce._exact import _xla_ffi
+
+    t = fwk.make(np.ones((2, 3), np.float32), "float32")
+    res = jax.ShapeDtypeStruct((2,), np.float16)
+    f = jax.jit(lambda a: jax.ffi.ffi_call(_xla_ffi.target("sum_rows", "float32"), res)(a))
+    with pytest.raises(jax.errors.JaxRuntimeError, match="INVALID_ARGUMENT: unireduce: an XLA FFI"):
+        f(t)
+
+
+@pytest.mark.parametrize("fwk", ["jax"], indirect=True)
+def test_ffi_call_restores_xla_flush_mode(fwk: Framework) -> None:
+    # The handler clears DAZ/FTZ for the kernels and restores them: XLA still flushes a
+    # subnormal product computed after the call in the same program (as it does without it).
+    import jax
+
+    pytest.importorskip("numba", reason="the host kernels need Numba")
+    x = fwk.make(np.ones((4, 6), np.float32), "float32")
+    tiny = fwk.make(np.full(8, 1e-45, np.float32), "float32")
+    two = fwk.make(np.float32(2.0), "float32")
+    be = backend_of(x)
+    plain = np.asarray(jax.jit(lambda s, c: s * c)(tiny, two))
+    both = jax.jit(lambda a, s, c: (_exact.sum(be, a, (1,), False, "float32", path="host"), s * c))
+    total, after = both(x, tiny, two)
+    assert np.asarray(total).tolist() == [6.0] * 4
+    assert np.array_equal(np.asarray(after), plain)
+
+
 @pytest.mark.parametrize("fwk", ["tensorflow"], indirect=True)
 def test_inside_tf_function(fwk: Framework) -> None:
     import tensorflow as tf

@@ -193,12 +193,22 @@ class Backend(abc.ABC):
         """The NumPy array ``a`` as an array of this framework on ``like``'s device."""
         raise NotImplementedError(f"{self.name}: from_host")
 
-    def host_call(self, x: Array, spec: str, shape: tuple[int, ...], dtype: str) -> Array | None:
+    def host_call(
+        self,
+        x: Array,
+        spec: str,
+        shape: tuple[int, ...],
+        dtype: str,
+        portable: Callable[[], Array] | None = None,
+    ) -> Array | None:
         """For a traced ``x`` whose data will be in host memory: an op of the traced program
-        that, when it runs, hands ``x``'s memory to ``unireduce._exact.run_host(spec, view)``
-        and returns its result (``shape``, dtype ``dtype``) without a copy of ``x``. ``None``
+        that, when it runs, computes ``unireduce._exact.run_host(spec, view)`` on ``x``'s memory
+        by the host kernels and returns its result (``shape``, dtype ``dtype``) without a copy
+        of ``x``. Where the platform is known only when the program is lowered, the op is
+        chosen then, and ``portable()`` (the portable path) runs on other platforms. ``None``
         where the backend has no such op (the default), or ``x`` is not traced or not on the
-        host. torch has one (a custom op: ``torch.compile``, ``make_fx``, ``torch.export``).
+        host. torch has one (a custom op: ``torch.compile``, ``make_fx``, ``torch.export``),
+        JAX another (an XLA FFI call, on CPU: ``jax.jit``).
 
         >>> import numpy as np
         >>> from unireduce._registry import backend_of

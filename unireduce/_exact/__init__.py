@@ -18,6 +18,7 @@ same exactly rounded value, hence the same bits.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any, Literal
 
 from unireduce._backend import Backend
@@ -26,7 +27,7 @@ from unireduce._dtypes import is_integer
 from . import _host
 from ._portable import check_int, int_rows_fit, sum_rows
 
-__all__ = ["cumsum", "sum"]
+__all__ = ["cumsum", "parse_spec", "run_host", "sum"]
 
 Array = Any
 Path = Literal["auto", "host", "portable"]
@@ -42,7 +43,15 @@ def _int_name(be: Backend, x: Array) -> str:
     return name
 
 
-def _on_host(be: Backend, x: Array, spec: str, shape: tuple[int, ...], out: str, path: Path) -> Any:
+def _on_host(
+    be: Backend,
+    x: Array,
+    spec: str,
+    shape: tuple[int, ...],
+    out: str,
+    path: Path,
+    portable: Callable[[], Array],
+) -> Any:
     """The result by the fused host kernels where they apply, else ``None`` (portable path).
 
     Eagerly they read the zero-copy NumPy view of ``x``; in a traced program whose data will be
@@ -56,7 +65,7 @@ def _on_host(be: Backend, x: Array, spec: str, shape: tuple[int, ...], out: str,
         view = be.host_view(x)
         if view is not None:
             return be.from_host(run_host(spec, view), x)
-        y = be.host_call(x, spec, shape, out)
+        y = be.host_call(x, spec, shape, out, None if path == "host" else portable)
         if y is not None:
             return y
     if path == "host":
@@ -75,22 +84,33 @@ def run_host(spec: str, a: Any) -> Any:
     >>> run_host("cumsum:float32:0", np.array([[0.1], [0.2]], dtype=np.float32)).tolist()
     [[0.10000000149011612], [0.30000001192092896]]
     """
-    op, out, *rest = spec.split(":")
+    op, out, red, kept, keepdims = parse_spec(spec, a.ndim)
     shape = a.shape
     nd = len(shape)
-    red = tuple(int(v) for v in rest[0].split(",") if v) if op == "sum" else (int(rest[0]),)
-    kept = [i for i in range(nd) if i not in red]
     m = math.prod([shape[i] for i in kept])
     k = math.prod([shape[i] for i in red])
     if op == "sum":
         res = _host_sum(a, kept, red, m, k, out)
-        if rest[1] == "1":  # keepdims
+        if keepdims:
             return res.reshape(tuple(1 if i in red else shape[i] for i in range(nd)))
         return res.reshape(tuple(shape[i] for i in kept))
     perm = (*kept, red[0])
     res = _host.cumsum_rows(_np_rows(a, kept, red, m, k), out)
     res = res.reshape(tuple(shape[i] for i in perm))
     return res.transpose(tuple(perm.index(i) for i in range(nd)))
+
+
+def parse_spec(spec: str, nd: int) -> tuple[str, str, tuple[int, ...], list[int], bool]:
+    """``(op, out, reduced axes, kept axes, keepdims)`` of a :func:`run_host` spec for an array
+    of ``nd`` dimensions.
+
+    >>> parse_spec("sum:float32:0,2:1", 3), parse_spec("cumsum:float64:1", 2)
+    (('sum', 'float32', (0, 2), [1], True), ('cumsum', 'float64', (1,), [0], False))
+    """
+    op, out, *rest = spec.split(":")
+    red = tuple(int(v) for v in rest[0].split(",") if v) if op == "sum" else (int(rest[0]),)
+    kept = [i for i in range(nd) if i not in red]
+    return op, out, red, kept, op == "sum" and rest[1] == "1"
 
 
 def sum(
@@ -132,12 +152,13 @@ def sum(
     spec = f"sum:{out}:{','.join(str(a) for a in red)}:{int(keepdims)}"
 
     def exact(v: Array) -> Array:
-        y = _on_host(be, v, spec, out_shape, out, path)
-        if y is not None:
-            return y
-        x2 = _rows2d(be, v, kept, red, m, k)
-        rows = lambda: _rows2d(be, v, kept, red, m, k)  # noqa: E731 - anew in a fallback branch
-        return be.reshape(sum_rows(be, x2, out, False, rows), out_shape)
+        def portable() -> Array:
+            x2 = _rows2d(be, v, kept, red, m, k)
+            rows = lambda: _rows2d(be, v, kept, red, m, k)  # noqa: E731 - anew in a branch
+            return be.reshape(sum_rows(be, x2, out, False, rows), out_shape)
+
+        y = _on_host(be, v, spec, out_shape, out, path, portable)
+        return portable() if y is None else y
 
     return be.with_grad_of(exact, lambda v: be.sum(v, axes, keepdims, be.native_dtype(out)), x)
 
@@ -167,15 +188,14 @@ def cumsum(be: Backend, x: Array, axis: int, out: str, path: Path = "auto") -> A
     spec = f"cumsum:{out}:{axis}"
 
     def exact(v: Array) -> Array:
-        y = _on_host(be, v, spec, shape, out, path)
-        if y is not None:
-            return y
-        x2 = _rows2d(be, v, kept, (axis,), m, k)
-        rows = lambda: _rows2d(be, v, kept, (axis,), m, k)  # noqa: E731 - anew in a branch
-        y = be.reshape(sum_rows(be, x2, out, True, rows), tuple(shape[a] for a in perm))
-        if perm != tuple(range(nd)):
-            y = be.permute_dims(y, inv)
-        return y
+        def portable() -> Array:
+            x2 = _rows2d(be, v, kept, (axis,), m, k)
+            rows = lambda: _rows2d(be, v, kept, (axis,), m, k)  # noqa: E731 - anew in a branch
+            y = be.reshape(sum_rows(be, x2, out, True, rows), tuple(shape[a] for a in perm))
+            return be.permute_dims(y, inv) if perm != tuple(range(nd)) else y
+
+        y = _on_host(be, v, spec, shape, out, path, portable)
+        return portable() if y is None else y
 
     return be.with_grad_of(exact, lambda v: be.cumsum(v, axis, be.native_dtype(out)), x)
 
