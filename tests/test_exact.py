@@ -363,6 +363,27 @@ def test_ffi_call_restores_xla_flush_mode(fwk: Framework) -> None:
     assert np.array_equal(np.asarray(after), plain)
 
 
+@pytest.mark.parametrize("fwk", ["jax"], indirect=True)
+def test_ffi_kernels_run_without_flushing(fwk: Framework) -> None:
+    # XLA's CPU threads flush subnormals; the handler clears DAZ/FTZ so the kernels take their
+    # fast route (they stay exact either way, only slower, so the handler reports what it saw).
+    import platform
+
+    import jax
+
+    pytest.importorskip("numba", reason="the host kernels need Numba")
+    if platform.machine().lower() not in ("x86_64", "amd64", "aarch64", "arm64"):
+        pytest.skip("the flush mode is cleared on x86-64 and AArch64 only")
+    from unireduce._exact import _xla_ffi
+
+    x = fwk.make(np.full((2, 8), 2.0**-149, np.float32), "float32")  # the least subnormal
+    be = backend_of(x)
+    _xla_ffi.LAST_FLUSHED.value = -1
+    f = jax.jit(lambda a: _exact.sum(be, a, (1,), False, "float32", path="host"))
+    assert np.asarray(f(x)).tolist() == [2.0**-146] * 2
+    assert _xla_ffi.LAST_FLUSHED.value == 0
+
+
 @pytest.mark.parametrize("fwk", ["tensorflow"], indirect=True)
 def test_inside_tf_function(fwk: Framework) -> None:
     import tensorflow as tf

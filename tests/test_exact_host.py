@@ -409,3 +409,67 @@ def _numpy(torch: Any, t: Any) -> np.ndarray:
 
         return t.contiguous().view(torch.int16).numpy().view(ml_dtypes.bfloat16)
     return t.numpy()
+
+
+_FLUSH_SCRIPT = """
+import sys
+import numpy as np
+import torch
+import unireduce as ur
+from unireduce._exactmath import exact_cumsum_along, exact_sum_along
+
+rng = np.random.default_rng(0)
+m = rng.integers(1, 2**20, (64, 300)) * rng.choice([-1, 1], (64, 300))
+data = {
+    "float32": (m * 2.0**-149).astype(np.float32),  # float32 subnormals (exact: m < 2**23)
+    "float64": m * 2.0**-1074,  # float64 subnormals
+}
+for x in data.values():
+    x[:, 7] = 1e-30  # and one normal value per row
+want = {}
+for dt, x in data.items():  # the oracle: Python integers, before any flush mode is set
+    for what in ("sum1", "sum0", "cum1"):
+        w = (exact_sum_along(x, (1,), False, dt) if what == "sum1" else
+             exact_sum_along(x, (0,), False, dt) if what == "sum0" else
+             exact_cumsum_along(x, 1, dt))
+        want[dt, what] = w.view(f"int{w.dtype.itemsize * 8}").copy()
+
+
+def check(label):
+    for dt, x in data.items():
+        got = {
+            "sum1": ur.sum(x, axis=1, precision="exact"),
+            "sum0": ur.sum(x, axis=0, precision="exact"),
+            "cum1": ur.cumsum(x, axis=1, precision="exact"),
+        }
+        for what, g in got.items():
+            bits = g.view(f"int{g.dtype.itemsize * 8}")  # no float arithmetic: it would flush
+            bad = int((bits != want[dt, what]).sum())
+            if bad:
+                sys.exit(f"{label} {dt} {what}: {bad} elements differ")
+
+
+# Flush on before Numba's first parallel call: its worker threads keep that mode.
+torch.set_flush_denormal(True)
+check("flush on")
+torch.set_flush_denormal(False)
+check("flush off, workers started with flush on")
+"""
+
+
+def test_host_kernels_exact_whatever_the_flush_mode() -> None:
+    # torch.set_flush_denormal(True) sets DAZ/FTZ on the calling thread, and Numba's worker
+    # threads started then keep it. Both must leave exact results unchanged: the slow route read
+    # float32 subnormals through the CPU's conversion (0 under DAZ), and a worker that flushed
+    # took the fast route because its caller did not (0 for rows of subnormals). A fresh process
+    # (the thread pool starts once), two threads.
+    import os
+    import subprocess
+    import sys
+
+    pytest.importorskip("torch", reason="torch.set_flush_denormal sets the flush mode")
+    env = {**os.environ, "NUMBA_NUM_THREADS": "2"}
+    res = subprocess.run(
+        [sys.executable, "-c", _FLUSH_SCRIPT], capture_output=True, text=True, env=env
+    )
+    assert res.returncode == 0, res.stderr[-2000:]

@@ -18,8 +18,9 @@ the superaccumulator (a block at a time) and the prefix is rounded from it exact
 
 ``fastmath`` stays off wherever it could fold ``(x + σ) − σ``: only the two block sums carry
 ``reassoc`` (LLVM keeps the flag per instruction, see ``_host_kernels.split``). The kernels check
-once that the CPU does not flush subnormals (DAZ/FTZ); if it does, every element takes the integer
-superaccumulator path. float32 data is read as float32 and widened per element; float16/bfloat16
+that the CPU does not flush subnormals (DAZ/FTZ), in the caller and in each worker thread; where it
+does, that thread's rows take the integer superaccumulator path (float32 widened by integer ops).
+float32 data is read as float32 and widened per element; float16/bfloat16
 are widened to float32 first (a copy: Numba has no half types).
 
 >>> import numpy as np

@@ -20,6 +20,7 @@ from typing import Any
 
 import numba as nb
 import numpy as np
+from numba.extending import overload
 
 __all__ = [
     "NCHUNK",
@@ -138,10 +139,62 @@ def round_acc(acc0: Any, p: int, emask: int) -> Any:
     return min(bits, cap), neg, False
 
 
+def wide(v: Any) -> float:
+    """``v`` (float32 or float64) as a float64, exactly and by integer operations for float32:
+    the CPU's conversion reads a float32 subnormal as zero where DAZ is on (after
+    ``torch.set_flush_denormal(True)``; in XLA's threads), which the slow route must not.
+
+    >>> import numba, numpy as np
+    >>> numba.njit(lambda v: wide(v))(np.float32(2.0**-149)) == 2.0**-149
+    True
+    """
+    return float(v)
+
+
+@overload(wide)
+def _wide(v: Any) -> Any:
+    if v != nb.types.float32:
+
+        def same(v: Any) -> float:
+            return np.float64(v)
+
+        return same
+
+    def impl(v: Any) -> float:
+        b = np.int64(np.float32(v).view(np.int32)) & 0xFFFFFFFF
+        sign = (b >> 31) << 63
+        e = (b >> 23) & 0xFF
+        m = b & 0x7FFFFF
+        if e == 0xFF:  # infinities and NaNs keep their payload
+            bits = sign | (np.int64(0x7FF) << 52) | (m << 29)
+        elif e != 0:
+            bits = sign | ((e + 896) << 52) | (m << 29)
+        elif m == 0:
+            bits = sign
+        else:  # subnormal: m * 2**-149, a normal float64
+            n = 0
+            while (m >> n) > 1:
+                n += 1  # m's top bit
+            bits = sign | ((n - 149 + 1023) << 52) | ((m << (52 - n)) & 0xFFFFFFFFFFFFF)
+        return np.int64(bits).view(np.float64)
+
+    return impl
+
+
 @jit
 def flushes(tiny: float) -> bool:
     """Whether this thread's CPU flushes subnormals (DAZ/FTZ); ``tiny`` is 5e-324."""
     return tiny * 1.0 == 0.0 or tiny + tiny == 0.0
+
+
+@jit
+def here(slow: bool, n: int) -> bool:
+    """``slow``, or whether the calling thread flushes subnormals. Numba's worker threads keep
+    the flush mode of the thread that started them, which may differ from the caller's (after
+    ``torch.set_flush_denormal(True)`` before the first parallel call, a worker's fast route
+    gave 0 for a row of float32 subnormals). ``n >= 0`` is any run-time value below 2**62: it
+    keeps the test from being folded at compile time."""
+    return slow or flushes(np.int64(1 + (n >> 62)).view(np.float64))
 
 
 @jit(fastmath={"reassoc"})
@@ -203,6 +256,7 @@ def classify(v: float, nan: bool, pinf: bool, ninf: bool) -> tuple[bool, bool, b
 def row_sum(x: Any, lo: int, hi: int, acc: Any, slow: bool) -> tuple[bool, bool, bool, bool]:
     """Add ``x[lo:hi]`` into ``acc``; return (any NaN, any +inf, any -inf, all -0.0)."""
     buf = np.empty(B, np.float64)
+    slow = here(slow, hi)
     nan = False
     pinf = False
     ninf = False
@@ -213,12 +267,12 @@ def row_sum(x: Any, lo: int, hi: int, acc: Any, slow: bool) -> tuple[bool, bool,
         done = False if slow else block_extract(x, b0, b1, acc, buf)
         if allneg0:
             for i in range(b0, b1):
-                if np.float64(x[i]).view(np.int64) != _NEG0:
+                if np.float64(wide(x[i])).view(np.int64) != _NEG0:
                     allneg0 = False
                     break
         if not done:
             for i in range(b0, b1):
-                v = np.float64(x[i])
+                v = wide(x[i])
                 nan, pinf, ninf = classify(v, nan, pinf, ninf)
                 if abs(v) < np.inf:
                     add_double(acc, v)
@@ -451,7 +505,7 @@ def sum_rows_k(
             for t in nb.prange(nt):
                 lo = min(k, t * step)
                 hi = min(k, lo + step)
-                if slow:
+                if here(slow, k):
                     ok = False
                     ps, pc, pe = 0.0, 0.0, 0.0
                 else:
@@ -479,7 +533,7 @@ def sum_rows_k(
         return
     for r in nb.prange(m):
         ok = False
-        if not slow:
+        if not here(slow, k):
             ok, s, c, e = row_fast(x[r], xi[r], 0, k, absmask, mshift, ebias, femask)
             if ok:
                 ok, bits = dd_round(s, c, e, p, emask, nbits)
@@ -617,7 +671,7 @@ def sum_cols_k(x: Any, out: Any, p: int, emask: int, nbits: int, slow: bool, nt:
         se = np.empty(w, np.int64)
         t = np.empty(w)
         tau = np.empty(w)
-        if slow:
+        if here(slow, k):
             ok[:] = False
         else:
             for i in range(min(k, 64)):  # the first rows' maxima guess the first σ
@@ -667,7 +721,7 @@ def sum_cols_k(x: Any, out: Any, p: int, emask: int, nbits: int, slow: bool, nt:
             if not done:
                 col = np.empty(k, np.float64)
                 for i in range(k):
-                    col[i] = np.float64(x[i, j0 + j])
+                    col[i] = wide(x[i, j0 + j])
                 exact_row(col, 0, k, out, j0 + j, p, emask, nbits, slow)
 
 
@@ -872,6 +926,7 @@ def cumsum_row(row: Any, o: Any, p: int, emask: int, nbits: int, slow: bool) -> 
     superaccumulator, the prefix is rounded from it exactly, and the running sum restarts from it.
     NaN, infinities and the sign of zero are handled on the exact side only."""
     k = row.shape[0]
+    slow = here(slow, k)
     sgn = np.int64(1) << (nbits - 1)
     inf = np.int64(emask) << (p - 1)
     nanbits = inf | (np.int64(1) << (p - 2))
@@ -936,7 +991,7 @@ def cumsum_row(row: Any, o: Any, p: int, emask: int, nbits: int, slow: bool) -> 
                 o[ii] = inf | sgn
             continue
         nexact += 1
-        while neg0 <= ii and np.float64(row[neg0]).view(np.int64) == _NEG0:
+        while neg0 <= ii and np.float64(wide(row[neg0])).view(np.int64) == _NEG0:
             neg0 += 1
         allneg0 = neg0 > ii
         # Exact: bring acc up to date, round it, and resynchronise s + c with it.
@@ -946,7 +1001,7 @@ def cumsum_row(row: Any, o: Any, p: int, emask: int, nbits: int, slow: bool) -> 
             block_extract(row, j, j1, acc, buf)
             j = j1
         for jj in range(j, ii + 1):
-            add_double(acc, np.float64(row[jj]))
+            add_double(acc, wide(row[jj]))
         pending += ii + 1 - synced
         synced = ii + 1
         if pending > (1 << 26):

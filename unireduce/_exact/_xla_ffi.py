@@ -38,7 +38,7 @@ from typing import Any
 
 from ._formats import FORMATS
 
-__all__ = ["OPS", "call", "target", "usable"]
+__all__ = ["LAST_FLUSHED", "OPS", "call", "target", "usable"]
 
 OPS = ("sum_rows", "sum_cols", "cumsum_rows")
 
@@ -65,6 +65,9 @@ _ARM = _MACHINE in ("aarch64", "arm64")
 
 # Read at run time through a pointer, so the flush test cannot be constant-folded.
 _TINY = ctypes.c_double(5e-324)
+#: Whether the last handler call's kernels saw subnormals flushed (1), or not (0); -1 before any
+#: call. A diagnostic: with DAZ/FTZ cleared it stays 0 on x86-64 and AArch64.
+LAST_FLUSHED = ctypes.c_int64(-1)
 _MESSAGE = ctypes.create_string_buffer(
     b"unireduce: an XLA FFI call whose operand, result or call frame its handler does not expect"
     b" (a jaxlib with another FFI ABI?)"
@@ -149,6 +152,7 @@ def _handler(op: str, out: str) -> Any:
     cols = op == "sum_cols"
     need_rank = 2 if cols else 1
     tiny = ctypes.addressof(_TINY)
+    flushed = ctypes.addressof(LAST_FLUSHED)
     message = ctypes.addressof(_MESSAGE)
     ptr, get_mode, set_mode, call_ptr = _intrinsics()
     mode_bits = 0x8040 if _X86 else (1 << 24 if _ARM else 0)  # DAZ|FTZ; FZ
@@ -162,8 +166,9 @@ def _handler(op: str, out: str) -> Any:
         a[3] = _INVALID_ARGUMENT
         return call_ptr(create, a.ctypes.data)
 
-    # Not cached (Numba's cache=True): the handler bakes in this process's addresses of _TINY
-    # and _MESSAGE. Compiling the three float32 handlers took 3.2 s (kernels from the cache).
+    # Not cached (Numba's cache=True): the handler bakes in this process's addresses of _TINY,
+    # LAST_FLUSHED and _MESSAGE. Compiling the three float32 handlers took 3.2 s (the kernels
+    # from Numba's cache).
     @nb.cfunc(types.int64(types.CPointer(types.int64)))
     def handler(frame: Any) -> int:  # pragma: no cover - runs inside XLA (tested through JAX)
         ext = frame[_F_EXT]
@@ -201,6 +206,7 @@ def _handler(op: str, out: str) -> Any:
         if mode_bits:
             set_mode(saved & ~mode_bits)
         slow = hk.flushes(ptr(tiny, nb.float64)[0])
+        ptr(flushed, nb.int64)[0] = 1 if slow else 0
         nt = nb.get_num_threads()
         if cum:
             x = nb.carray(ptr(b[_B_DATA], xdt), (lead * m, k))
