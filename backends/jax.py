@@ -159,57 +159,16 @@ class JaxBackend(Backend):
         """Traced (``jax.jit``, ``vmap``, ``grad``): the host kernels as an XLA FFI call where
         the program runs on CPU, ``portable()`` elsewhere (``lax.platform_dependent`` picks as
         the program is lowered). Under ``jax.jit`` the portable path took 4-11x ``jnp.sum`` for
-        float32 data on CPU (docs/exact.md). ``jax.export`` refuses FFI targets it does not know
-        (``path="portable"`` exports)."""
+        float32 data on CPU (docs/exact.md). ``jax.export`` for the CPU refuses FFI targets it
+        does not know (docs/exact.md, "Known gaps")."""
         from unireduce._exact import _xla_ffi
 
         if not self.is_traced(x) or not _xla_ffi.usable():
             return None
-        on_cpu = lambda v: self._host_ffi(v, spec, shape)  # noqa: E731
+        on_cpu = lambda v: _xla_ffi.run(self, v, spec, shape)  # noqa: E731
         if portable is None:
             return on_cpu(x)
         return self.jax.lax.platform_dependent(x, cpu=on_cpu, default=lambda v: portable())
-
-    def _host_ffi(self, v: Any, spec: str, shape: tuple[int, ...]) -> Any:
-        import math
-
-        from unireduce._exact import _xla_ffi, parse_spec
-
-        jnp = self.jnp
-        op, out, red, kept, _ = parse_spec(spec, v.ndim)
-        if out in ("complex64", "complex128"):
-            part = ":".join(
-                [op, "float32" if out == "complex64" else "float64", *spec.split(":")[2:]]
-            )
-            re, im = (
-                self._host_ffi(jnp.real(v), part, shape),
-                self._host_ffi(jnp.imag(v), part, shape),
-            )
-            return self.jax.lax.complex(re, im)
-        src = "float64" if out == "float64" else "float32"
-        if self.dtype_name(v.dtype) != src:
-            v = v.astype(src)  # exact: float16 and bfloat16 values are float32 values
-        nd = v.ndim
-        if op == "cumsum":
-            ax = red[0]
-            if ax == nd - 1:
-                return _xla_ffi.call("cumsum_rows", out, v, tuple(v.shape))
-            y = _xla_ffi.call(
-                "cumsum_rows",
-                out,
-                jnp.moveaxis(v, ax, -1),
-                shape[:ax] + shape[ax + 1 :] + (shape[ax],),
-            )
-            return jnp.moveaxis(y, -1, ax)
-        m = math.prod(int(v.shape[a]) for a in kept)
-        k = math.prod(int(v.shape[a]) for a in red)
-        if red == tuple(range(nd - len(red), nd)):  # trailing axes: rows of the C layout
-            y = _xla_ffi.call("sum_rows", out, v.reshape(m, k), (m,))
-        elif red == tuple(range(len(red))):  # leading axes: columns, no transposed copy
-            y = _xla_ffi.call("sum_cols", out, v.reshape(k, m), (m,))
-        else:
-            y = _xla_ffi.call("sum_rows", out, jnp.transpose(v, (*kept, *red)).reshape(m, k), (m,))
-        return y.reshape(shape)
 
     def bitcast(self, x: Any, dtype: Any) -> Any:
         return self.jax.lax.bitcast_convert_type(x, dtype)

@@ -22,7 +22,9 @@ K) to the same shape). Leading dimensions are a batch (``vmap_method="broadcast_
 >>> from unireduce._exact import _host
 >>> if _host.available():
 ...     import jax, jax.numpy as jnp
-...     f = jax.jit(lambda x: call("sum_rows", "float32", x, (1,)))
+...     from unireduce._registry import backend_of
+...     be = backend_of(jnp.zeros(1))
+...     f = jax.jit(lambda x: run(be, x, "sum:float32:1:0", (1,)))
 ...     print(f(jnp.array([[0.1, 0.2, -0.3]], jnp.float32)).tolist())
 ... else:
 ...     print([-7.450580596923828e-09])
@@ -32,15 +34,17 @@ K) to the same shape). Leading dimensions are a batch (``vmap_method="broadcast_
 from __future__ import annotations
 
 import ctypes
+import math
 import platform
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._formats import FORMATS
 
-__all__ = ["LAST_FLUSHED", "OPS", "call", "target", "usable"]
+if TYPE_CHECKING:
+    from unireduce._backend import Backend
 
-OPS = ("sum_rows", "sum_cols", "cumsum_rows")
+__all__ = ["LAST_FLUSHED", "run", "target", "usable"]
 
 # Word (8-byte) offsets into the structs of xla/ffi/api/c_api.h (jaxlib 0.10.2, XLA_FFI_API
 # 0.3; the API grows only at the ends of its structs, whose sizes each struct carries).
@@ -88,11 +92,9 @@ def target(op: str, out: str) -> str:
         if name not in _registered:
             import jax
 
-            from . import _host_kernels as hk
-
-            # Start Numba's thread pool from this (Python) thread first, so its workers do not
-            # inherit the flush-to-zero mode of an XLA thread.
-            hk.flushes(5e-324)
+            # Start Numba's thread pool from this (Python) thread, so its workers do not
+            # inherit the flush-to-zero mode of an XLA thread (the kernels would be exact, but
+            # slower: each thread checks its own mode).
             _launch_threads()
             fn = ctypes.CFUNCTYPE(ctypes.c_void_p, ctypes.c_void_p)(_handler(op, out).address)
             jax.ffi.register_ffi_target(name, jax.ffi.pycapsule(fn), platform="cpu")
@@ -100,13 +102,42 @@ def target(op: str, out: str) -> str:
     return name
 
 
-def call(op: str, out: str, x: Any, shape: tuple[int, ...]) -> Any:
-    """The FFI call of ``op`` on the float32/float64 JAX array ``x``, result ``shape`` of dtype
-    ``out`` (in a program for the CPU)."""
+def run(be: Backend, v: Any, spec: str, shape: tuple[int, ...]) -> Any:
+    """The traced JAX array ``v``'s result of the :func:`unireduce._exact.run_host` spec
+    ``spec`` (of shape ``shape``), as FFI calls in a program for the CPU: float16/bfloat16
+    widened to float32 (exact), complex per component, the reduced axes made trailing (rows of
+    the row-major layout) or, when they lead, read as columns with no transposed copy."""
+    from . import parse_spec
+
+    op, out, red, kept, _ = parse_spec(spec, len(v.shape))
+    if out in ("complex64", "complex128"):
+        part = ":".join([op, "float32" if out == "complex64" else "float64", *spec.split(":")[2:]])
+        return be.make_complex(run(be, be.real(v), part, shape), run(be, be.imag(v), part, shape))
+    src = "float64" if out == "float64" else "float32"
+    if be.dtype_name(v.dtype) != src:
+        v = be.astype(v, be.native_dtype(src))  # exact: half values are float32 values
+    nd = len(v.shape)
+    if op == "cumsum":
+        perm = (*kept, red[0])
+        if perm == tuple(range(nd)):
+            return _call(be, "cumsum_rows", out, v, shape)
+        y = _call(be, "cumsum_rows", out, be.permute_dims(v, perm), tuple(shape[a] for a in perm))
+        return be.permute_dims(y, tuple(perm.index(a) for a in range(nd)))
+    m = math.prod(int(v.shape[a]) for a in kept)
+    k = math.prod(int(v.shape[a]) for a in red)
+    if red == tuple(range(len(red))) and kept:  # leading axes: columns
+        y = _call(be, "sum_cols", out, be.reshape(v, (k, m)), (m,))
+    else:
+        perm = (*kept, *red)
+        rows = v if perm == tuple(range(nd)) else be.permute_dims(v, perm)
+        y = _call(be, "sum_rows", out, be.reshape(rows, (m, k)), (m,))
+    return be.reshape(y, shape)
+
+
+def _call(be: Backend, op: str, out: str, x: Any, shape: tuple[int, ...]) -> Any:
     import jax
 
-    dt = jax.numpy.dtype(out) if out != "bfloat16" else jax.numpy.bfloat16
-    res = jax.ShapeDtypeStruct(shape, dt)
+    res = jax.ShapeDtypeStruct(shape, be.native_dtype(out))
     return jax.ffi.ffi_call(target(op, out), res, vmap_method="broadcast_all")(x)
 
 
