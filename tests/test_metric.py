@@ -355,6 +355,30 @@ def test_integer_result_exact_and_checked(fwk: Framework) -> None:
     assert int(out_np(fwk, m.result())) == 2**30 + 8
 
 
+@pytest.mark.parametrize("wshape", [(6,), (6, 1)])
+@pytest.mark.parametrize(
+    ("dv", "dw"), [("int32", "float16"), ("int8", "float32"), ("float32", "int32")]
+)
+def test_weights_broadcast_against_integer_rows(
+    fwk: Framework, dv: str, dw: str, wshape: tuple[int, ...]
+) -> None:
+    # Integer values (6, 3) with float weights (6,) or (6, 1): the integers' exponent is a
+    # constant and the weights' an array of the weights' shape; both must spread to the
+    # products' (6, 3) (an IndexError before: "size of axis is 12 but ... 36").
+    rng = np.random.default_rng(11)
+    v = (rng.integers(-9, 9, (6, 3)) + rng.random((6, 3)) * (dv == "float32")).astype(dv)
+    w = rng.standard_normal(wshape) * 3 if dw != "int32" else rng.integers(-5, 5, wshape)
+    w = w.astype(np_dtype(dw))
+    m = ur.Sum()
+    m.update_state(arr(fwk, v, dv), arr(fwk, w, dw))
+    m.update_state(arr(fwk, v[:2], dv), arr(fwk, w[:2], dw))
+    want = _round_parts(
+        _add_parts(exact_fraction(v, w.reshape(6, 1)), exact_fraction(v[:2], w[:2].reshape(2, 1))),
+        "float32",
+    )
+    assert same_bits(out_np(fwk, m.result()), want)
+
+
 def test_integer_min_and_unsigned(fwk: Framework) -> None:
     m = ur.Sum(dtype="int8")
     m.update_state(arr(fwk, [-100, -28], "int8"))

@@ -243,8 +243,12 @@ def accumulate(
         nan, inf, neg = _product_specials(a, b)
     ref = terms[0][0]
     flat_v = [be.reshape(v, (-1,)) for v, _ in terms]
+    # An exponent is an int (integer pieces), or an array that may broadcast against its value
+    # (integer values times float weights of shape (n, 1)): both are spread to the value's shape.
     flat_e = [
-        be.reshape(e, (-1,)) if not isinstance(e, int) else be.reshape(v * 0 + e, (-1,))
+        be.reshape(e, (-1,))
+        if not isinstance(e, int) and tuple(e.shape) == tuple(v.shape)
+        else be.reshape(v * 0 + e, (-1,))
         for v, e in terms
     ]
     s = flat_v[0] if len(flat_v) == 1 else be.concat(flat_v, 0)
