@@ -32,9 +32,77 @@ def test_extraction_is_not_folded() -> None:
     # ``extract`` sums with ``reassoc``; if that flag reached ``split``, LLVM could fold
     # (x + σ) − σ into x and every remainder would be 0.
     x = np.array([1.0 + 2.0**-40, 3.0 + 2.0**-45])
-    t, tau = hk.extract(x, 0, 2, 2.0**20)  # ulp(σ) = 2**-32
+    t, tau, mx = hk.extract(x, x.view(np.int64), 0, 2, 2.0**20, F64[0])  # ulp(σ) = 2**-32
     assert t == 4.0
     assert tau == 2.0**-40 + 2.0**-45
+    assert mx == x.view(np.int64)[1]
+
+
+def _error(s: float, c: float, x: np.ndarray) -> Any:
+    """``|s + c - Σx|``, exactly (a Fraction)."""
+    from fractions import Fraction
+
+    return abs(Fraction(s) + Fraction(c) - sum((Fraction(float(v)) for v in x), Fraction(0)))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_row_plain_bound_covers_its_error(seed: int) -> None:
+    # Float32 values over 60 binades with both signs: the float64 block sums round (the error
+    # is not 0), and the bound 2**-43 Σ|v| per block covers it.
+    rng = np.random.default_rng(seed)
+    x = (rng.standard_normal(3000) * 2.0 ** rng.integers(-30, 30, 3000)).astype(np.float32)
+    ok, s, c, e = hk.row_plain(x, 0, x.size)
+    assert ok
+    assert 0 < _error(s, c, x) <= e
+
+
+def test_cols_plain_bound_covers_its_error() -> None:
+    # The column form of row_plain: 2100 rows (three blocks) of 12 wide-range float32 columns.
+    rng = np.random.default_rng(4)
+    x = (rng.standard_normal((2100, 12)) * 2.0 ** rng.integers(-30, 30, (2100, 12))).astype(
+        np.float32
+    )
+    ss, cc, ee = np.zeros(12), np.zeros(12), np.zeros(12)
+    hk.cols_plain(x, 0, 12, ss, cc, ee)
+    errors = [_error(ss[j], cc[j], x[:, j]) for j in range(12)]
+    assert all(err <= ee[j] for j, err in enumerate(errors))
+    assert any(err > 0 for err in errors)  # the block sums did round
+
+
+@pytest.mark.parametrize("dt", ["float16", "float32"])
+@pytest.mark.parametrize("axes", [None, (0,), (1,)])
+def test_plain_pass_falls_back_where_the_sum_cancels(dt: str, axes: Any) -> None:
+    # Rows/columns whose float32 sums cancel by far more than 2**18 cannot certify from plain
+    # float64 sums (which lose the small values here: with a zero bound 3 cases fail); they
+    # are redone by extraction. Float16's plain sums are exact at this range.
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal((40, 3000)).astype(dt)
+    big = 60000.0 if dt == "float16" else 2.0**60
+    x[:, 7] = big
+    x[:, 1500] = -big  # every row cancels (and, transposed, every column)
+    x[::2, 2999] = np.asarray(2.0**-14 if dt == "float16" else 2.0**-60, dt)
+    x = x if axes != (0,) else np.ascontiguousarray(x.T)
+    got = _host_sum(x, axes, dt)
+    _assert_bits(got, exact_sum_along(x, (0, 1) if axes is None else axes, False, dt), dt)
+
+
+@pytest.mark.parametrize(("dt", "fb"), [("float32", (0x7FFFFFFF, 23, 126, 255)), ("float64", F64)])
+@pytest.mark.parametrize("jump", [2.0**15, 2.0**-15, 2.0**1.5])
+def test_row_fast_redoes_blocks_whose_sigma_was_wrong(dt: str, fb: Any, jump: float) -> None:
+    # Each block extracts with the σ of its predecessor's maximum: magnitudes growing by 2**15
+    # a block (σ too small), shrinking by 2**15 (σ too loose) or growing by 2**1.5 (the slack).
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal(8 * hk.B)
+    x *= np.repeat(jump ** np.arange(8.0), hk.B)
+    x = x.astype(dt)
+    ok, s, c, e = hk.row_fast(x, x.view(f"int{x.itemsize * 8}"), 0, x.size, *fb)
+    assert ok
+    assert _error(s, c, x) <= e
+    p, emask, nbits = (24, 255, 32) if dt == "float32" else (53, 2047, 64)
+    certified, bits = hk.dd_round(s, c, e, p, emask, nbits)
+    assert certified
+    want = np.asarray(exact_sum_along(x, (0,), False, dt))
+    assert bits == want.view(f"int{nbits}")
 
 
 def test_row_fast_certifies_ordinary_data() -> None:

@@ -288,7 +288,7 @@ def _intrinsics() -> Any:
     (calls the C function at address ``f`` with one pointer argument, returns its pointer)."""
     if _intrinsic_cache:
         return _intrinsic_cache[0]
-    from llvmlite import ir  # type: ignore[import-untyped]
+    from llvmlite import ir
     from numba import types
     from numba.core import cgutils
     from numba.core.extending import intrinsic
