@@ -716,20 +716,27 @@ def col_split(row: Any, j0: int, w: int, sig: Any, t: Any, tau: Any, mx: Any) ->
         mx[j] = max(mx[j], _abits(v))
 
 
+@jit(inline="always")
+def rows8(x: Any, i: int, j0: int, j1: int) -> Any:
+    """Columns ``j0:j1`` of rows ``i .. i+7`` (0-based views: their loops vectorise)."""
+    return (
+        x[i][j0:j1],
+        x[i + 1][j0:j1],
+        x[i + 2][j0:j1],
+        x[i + 3][j0:j1],
+        x[i + 4][j0:j1],
+        x[i + 5][j0:j1],
+        x[i + 6][j0:j1],
+        x[i + 7][j0:j1],
+    )
+
+
 @jit
 def col_split8(x: Any, i: int, j0: int, w: int, sig: Any, t: Any, tau: Any, mx: Any) -> None:
     """:func:`col_split` of rows ``i .. i+7`` at once (one load and store of the state per 8
     values; the ``q`` of one column add exactly in any order, the bound on the ``r`` holds for any
     order)."""
-    j1 = j0 + w
-    x0 = x[i][j0:j1]
-    x1 = x[i + 1][j0:j1]
-    x2 = x[i + 2][j0:j1]
-    x3 = x[i + 3][j0:j1]
-    x4 = x[i + 4][j0:j1]
-    x5 = x[i + 5][j0:j1]
-    x6 = x[i + 6][j0:j1]
-    x7 = x[i + 7][j0:j1]
+    x0, x1, x2, x3, x4, x5, x6, x7 = rows8(x, i, j0, j0 + w)
     one = unit()
     for j in range(w):
         s = sig[j]
@@ -773,15 +780,7 @@ def col_block(x: Any, b0: int, b1: int, j: int, sigma: float) -> tuple[float, fl
 def col_plain8(x: Any, i: int, j0: int, w: int, t: Any, a: Any) -> None:
     """``t[j] += Σv``, ``a[j] += Σ|v|`` over rows ``i .. i+7`` of columns ``j0 .. j0+w`` (the
     sums of :func:`plain_block`, any order; SIMD across ``j``)."""
-    j1 = j0 + w
-    x0 = x[i][j0:j1]
-    x1 = x[i + 1][j0:j1]
-    x2 = x[i + 2][j0:j1]
-    x3 = x[i + 3][j0:j1]
-    x4 = x[i + 4][j0:j1]
-    x5 = x[i + 5][j0:j1]
-    x6 = x[i + 6][j0:j1]
-    x7 = x[i + 7][j0:j1]
+    x0, x1, x2, x3, x4, x5, x6, x7 = rows8(x, i, j0, j0 + w)
     for j in range(w):
         v0 = np.float64(x0[j])
         v1 = np.float64(x1[j])
