@@ -615,6 +615,13 @@ def _parts(row: Any, rowi: Any, nt: int, step: int, fb: Any, plain: bool, slow: 
     return allok and abs(s) < _BIG / 8, s, c, e
 
 
+@jit
+def plain_first(p: int, itemsize: int) -> bool:
+    """Whether plain float64 sums (with the bound ``2**-43 Σ|v|`` per block of 1024) are tried
+    first: float32 data (itemsize 4; halves arrive widened) and results of at most 24 bits."""
+    return p <= 24 and itemsize == 4
+
+
 @jit(parallel=True)
 def sum_rows_k(
     x: Any,
@@ -634,7 +641,7 @@ def sum_rows_k(
     ``get_num_threads()``). Each row takes the certified fast paths (:func:`row_plain` for
     float32 data and results of at most 24 bits, then :func:`row_fast`), else the exact one."""
     m, k = x.shape
-    first = 0 if p <= 24 and fb[1] == 23 else 1  # 0: row_plain first
+    first = 0 if plain_first(p, x.itemsize) else 1  # 0: row_plain first
     if m < nt and k >= 4 * B * nt:
         # Few long rows: split each; per part a double-double and bound, merged.
         step = -(-k // (nt * B)) * B
@@ -731,6 +738,21 @@ def rows8(x: Any, i: int, j0: int, j1: int) -> Any:
     )
 
 
+@jit(inline="always")
+def vals8(x0: Any, x1: Any, x2: Any, x3: Any, x4: Any, x5: Any, x6: Any, x7: Any, j: int) -> Any:
+    """Element ``j`` of each of the eight :func:`rows8` views, widened to float64."""
+    return (
+        np.float64(x0[j]),
+        np.float64(x1[j]),
+        np.float64(x2[j]),
+        np.float64(x3[j]),
+        np.float64(x4[j]),
+        np.float64(x5[j]),
+        np.float64(x6[j]),
+        np.float64(x7[j]),
+    )
+
+
 @jit
 def col_split8(x: Any, i: int, j0: int, w: int, sig: Any, t: Any, tau: Any, mx: Any) -> None:
     """:func:`col_split` of rows ``i .. i+7`` at once (one load and store of the state per 8
@@ -740,14 +762,7 @@ def col_split8(x: Any, i: int, j0: int, w: int, sig: Any, t: Any, tau: Any, mx: 
     one = unit()
     for j in range(w):
         s = sig[j]
-        v0 = np.float64(x0[j])
-        v1 = np.float64(x1[j])
-        v2 = np.float64(x2[j])
-        v3 = np.float64(x3[j])
-        v4 = np.float64(x4[j])
-        v5 = np.float64(x5[j])
-        v6 = np.float64(x6[j])
-        v7 = np.float64(x7[j])
+        v0, v1, v2, v3, v4, v5, v6, v7 = vals8(x0, x1, x2, x3, x4, x5, x6, x7, j)
         q0, r0 = split(v0, s, one)
         q1, r1 = split(v1, s, one)
         q2, r2 = split(v2, s, one)
@@ -782,14 +797,7 @@ def col_plain8(x: Any, i: int, j0: int, w: int, t: Any, a: Any) -> None:
     sums of :func:`plain_block`, any order; SIMD across ``j``)."""
     x0, x1, x2, x3, x4, x5, x6, x7 = rows8(x, i, j0, j0 + w)
     for j in range(w):
-        v0 = np.float64(x0[j])
-        v1 = np.float64(x1[j])
-        v2 = np.float64(x2[j])
-        v3 = np.float64(x3[j])
-        v4 = np.float64(x4[j])
-        v5 = np.float64(x5[j])
-        v6 = np.float64(x6[j])
-        v7 = np.float64(x7[j])
+        v0, v1, v2, v3, v4, v5, v6, v7 = vals8(x0, x1, x2, x3, x4, x5, x6, x7, j)
         t[j] += ((v0 + v1) + (v2 + v3)) + ((v4 + v5) + (v6 + v7))
         a[j] += ((abs(v0) + abs(v1)) + (abs(v2) + abs(v3))) + (
             (abs(v4) + abs(v5)) + (abs(v6) + abs(v7))
@@ -912,7 +920,7 @@ def sum_cols_k(x: Any, out: Any, p: int, emask: int, nbits: int, slow: bool, nt:
     wt = -(-m // nt)
     wt = min(max(8, -(-wt // 8) * 8), 4096)
     ntile = -(-m // wt)
-    first = 0 if p <= 24 and x.itemsize == 4 else 1  # 0: cols_plain first
+    first = 0 if plain_first(p, x.itemsize) else 1  # 0: cols_plain first
     for tl in nb.prange(ntile):
         j0 = tl * wt
         w = min(m, j0 + wt) - j0
