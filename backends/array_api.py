@@ -136,6 +136,9 @@ class ArrayAPIBackend(Backend):
 
     def bitcast(self, x: Any, dtype: Any) -> Any:
         if hasattr(x, "view"):  # dask, cupy
+            if x.ndim == 0:  # dask's Array.view reads chunks[-1], which a 0-d array lacks
+                # (IndexError, dask 2026.8.0; no upstream issue found): through shape (1,)
+                return x.reshape((1,)).view(dtype).reshape(())
             return x.view(dtype)
         # The standard has no bitcast: go through DLPack with NumPy (host namespaces only).
         import numpy as np

@@ -587,6 +587,23 @@ def test_patched_rows_bitwise_under_jit(fwk: Framework, mode: str) -> None:
         _check(fwk, mode, x, "float32", f"{nbad} tie rows")
 
 
+@pytest.mark.parametrize("precision", ["exact", "native"])
+def test_dask_zero_dim_integer_to_half(precision: str) -> None:
+    # Exact mode casts integers to a float output by their bits (Backend.bitcast): dask's
+    # Array.view raised IndexError on a 0-d array (CI's conformance suite at 50 examples drew
+    # sum(x, dtype='float16', semantics='jax_x64', precision='exact') of a 0-d int16 0).
+    import unireduce as ur
+
+    da = pytest.importorskip("dask.array", reason="dask is not installed")
+    for v in (0, -3, 2049):  # 2049 rounds to 2048 in float16
+        x = da.from_array(np.array(v, np.int16), chunks=())
+        got = ur.sum(x, dtype="float16", semantics="jax_x64", precision=precision).compute()
+        assert got.shape == () and got.dtype == np.float16
+        assert float(got) == float(np.float16(v)), (v, got)
+    bits = backend_of(x).bitcast(da.from_array(np.array(-2.0, np.float16)), np.int16)
+    assert bits.shape == () and int(bits.compute()) == 0xC000 - 0x10000
+
+
 def test_patched_rows_bitwise_on_lazy_dask() -> None:
     # Dask is lazy: the routes are built as graphs and the adapter's cond computes the later
     # ones only when needed; the gathered rows and the scatter by rank must give the oracle's
