@@ -154,13 +154,12 @@ class JaxBackend(Backend):
         spec: str,
         shape: tuple[int, ...],
         dtype: str,
-        portable: Callable[[], Any] | None = None,
+        portable: Callable[[Any], Any] | None = None,
     ) -> Any:
         """Traced (``jax.jit``, ``vmap``, ``grad``): the host kernels as an XLA FFI call where
-        the program runs on CPU, ``portable()`` elsewhere (``lax.platform_dependent`` picks as
-        the program is lowered). Under ``jax.jit`` the portable path took 4-11x ``jnp.sum`` for
-        float32 data on CPU (docs/exact.md). ``jax.export`` for the CPU refuses FFI targets it
-        does not know (docs/exact.md, "Known gaps")."""
+        the program is lowered for the CPU, ``portable(x)`` where it is lowered for another
+        platform or for ``jax.export`` (:func:`_route`). Under ``jax.jit`` the portable path
+        took 4-11x ``jnp.sum`` for float32 data on CPU (docs/exact.md)."""
         from unireduce._exact import _xla_ffi
 
         if not self.is_traced(x) or not _xla_ffi.usable():
@@ -168,7 +167,8 @@ class JaxBackend(Backend):
         on_cpu = lambda v: _xla_ffi.run(self, v, spec, shape)  # noqa: E731
         if portable is None:
             return on_cpu(x)
-        return self.jax.lax.platform_dependent(x, cpu=on_cpu, default=lambda v: portable())
+        out = self.jax.ShapeDtypeStruct(shape, self.native_dtype(dtype))
+        return _route(self.jax).bind(x, cpu=on_cpu, portable=portable, out=out)
 
     def bitcast(self, x: Any, dtype: Any) -> Any:
         return self.jax.lax.bitcast_convert_type(x, dtype)
@@ -278,3 +278,45 @@ class JaxBackend(Backend):
 
 def _add_all(a: tuple[Any, ...], b: tuple[Any, ...]) -> tuple[Any, ...]:
     return tuple(u + v for u, v in zip(a, b, strict=True))
+
+
+_ROUTE: list[Any] = []
+
+
+def _route(jax: Any) -> Any:
+    """The primitive ``unireduce_exact(x; cpu, portable, out)``: lowered as ``cpu(x)`` (the FFI
+    call) for the CPU, as ``portable(x)`` for other platforms and for ``jax.export``.
+
+    ``jax.export`` serializes only custom calls with compatibility guarantees and refused the
+    FFI targets ("Cannot serialize code with custom calls whose targets have no compatibility
+    guarantees", jax 0.10.2); ``lax.platform_dependent`` chooses by platform alone, so an
+    export for the CPU failed. A lowering rule reads whether the module is lowered for export
+    (``LoweringParameters.for_export``). Under ``vmap`` both functions are vmapped (the FFI
+    call takes a leading batch as leading dimensions).
+    """
+    if not _ROUTE:
+        from jax.extend.core import Primitive
+        from jax.interpreters import batching, mlir
+
+        prim = Primitive("unireduce_exact")
+        prim.def_impl(lambda x, *, cpu, portable, out: portable(x))
+        prim.def_abstract_eval(
+            lambda x, *, cpu, portable, out: jax.core.ShapedArray(out.shape, out.dtype)
+        )
+        port = lambda ctx, x, *, cpu, portable, out: mlir.lower_fun(portable, False)(ctx, x)  # noqa: E731
+
+        def on_cpu(ctx: Any, x: Any, *, cpu: Any, portable: Any, out: Any) -> Any:
+            exporting = ctx.module_context.lowering_parameters.for_export
+            return mlir.lower_fun(portable if exporting else cpu, False)(ctx, x)
+
+        def batch(args: Any, dims: Any, *, cpu: Any, portable: Any, out: Any) -> Any:
+            x = jax.numpy.moveaxis(args[0], dims[0], 0)
+            bout = jax.ShapeDtypeStruct((int(x.shape[0]), *out.shape), out.dtype)
+            vm = jax.vmap
+            return prim.bind(x, cpu=vm(cpu), portable=vm(portable), out=bout), 0
+
+        mlir.register_lowering(prim, port)
+        mlir.register_lowering(prim, on_cpu, platform="cpu")
+        batching.primitive_batchers[prim] = batch
+        _ROUTE.append(prim)
+    return _ROUTE[0]

@@ -305,7 +305,7 @@ class TorchBackend(Backend):
         spec: str,
         shape: tuple[int, ...],
         dtype: str,
-        portable: Callable[[], Any] | None = None,
+        portable: Callable[[Any], Any] | None = None,
     ) -> Any:
         """The op ``unireduce::host`` for a traced CPU tensor (``torch.compile``, fake tensors)."""
         if not self.is_traced(x) or x.device.type != "cpu":

@@ -199,13 +199,13 @@ class Backend(abc.ABC):
         spec: str,
         shape: tuple[int, ...],
         dtype: str,
-        portable: Callable[[], Array] | None = None,
+        portable: Callable[[Array], Array] | None = None,
     ) -> Array | None:
         """For a traced ``x`` whose data will be in host memory: an op of the traced program
         that, when it runs, computes ``unireduce._exact.run_host(spec, view)`` on ``x``'s memory
         by the host kernels and returns its result (``shape``, dtype ``dtype``) without a copy
         of ``x``. Where the platform is known only when the program is lowered, the op is
-        chosen then, and ``portable()`` (the portable path) runs on other platforms. ``None``
+        chosen then, and ``portable(x)`` (the portable path) runs on other platforms. ``None``
         where the backend has no such op (the default), or ``x`` is not traced or not on the
         host. torch has one (a custom op: ``torch.compile``, ``make_fx``, ``torch.export``),
         JAX another (an XLA FFI call, on CPU: ``jax.jit``).

@@ -50,7 +50,7 @@ def _on_host(
     shape: tuple[int, ...],
     out: str,
     path: Path,
-    portable: Callable[[], Array],
+    portable: Callable[[Array], Array],
 ) -> Any:
     """The result by the fused host kernels where they apply, else ``None`` (portable path).
 
@@ -152,13 +152,13 @@ def sum(
     spec = f"sum:{out}:{','.join(str(a) for a in red)}:{int(keepdims)}"
 
     def exact(v: Array) -> Array:
-        def portable() -> Array:
-            x2 = _rows2d(be, v, kept, red, m, k)
-            rows = lambda: _rows2d(be, v, kept, red, m, k)  # noqa: E731 - anew in a branch
+        def portable(a: Array) -> Array:
+            x2 = _rows2d(be, a, kept, red, m, k)
+            rows = lambda: _rows2d(be, a, kept, red, m, k)  # noqa: E731 - anew in a branch
             return be.reshape(sum_rows(be, x2, out, False, rows), out_shape)
 
         y = _on_host(be, v, spec, out_shape, out, path, portable)
-        return portable() if y is None else y
+        return portable(v) if y is None else y
 
     return be.with_grad_of(exact, lambda v: be.sum(v, axes, keepdims, be.native_dtype(out)), x)
 
@@ -188,14 +188,14 @@ def cumsum(be: Backend, x: Array, axis: int, out: str, path: Path = "auto") -> A
     spec = f"cumsum:{out}:{axis}"
 
     def exact(v: Array) -> Array:
-        def portable() -> Array:
-            x2 = _rows2d(be, v, kept, (axis,), m, k)
-            rows = lambda: _rows2d(be, v, kept, (axis,), m, k)  # noqa: E731 - anew in a branch
+        def portable(a: Array) -> Array:
+            x2 = _rows2d(be, a, kept, (axis,), m, k)
+            rows = lambda: _rows2d(be, a, kept, (axis,), m, k)  # noqa: E731 - anew in a branch
             y = be.reshape(sum_rows(be, x2, out, True, rows), tuple(shape[a] for a in perm))
             return be.permute_dims(y, inv) if perm != tuple(range(nd)) else y
 
         y = _on_host(be, v, spec, shape, out, path, portable)
-        return portable() if y is None else y
+        return portable(v) if y is None else y
 
     return be.with_grad_of(exact, lambda v: be.cumsum(v, axis, be.native_dtype(out)), x)
 
