@@ -145,7 +145,7 @@ def test_column_kernel_many_blocks(dt: str, case: str) -> None:
 
 @pytest.mark.parametrize("dt", ["float32", "float64"])
 def test_column_kernel_redoes_blocks_whose_sigma_was_wrong(dt: str) -> None:
-    # The first σ comes from the first 64 rows, later ones from the previous block: a column
+    # The first σ comes from the first 8 rows, later ones from the previous block: a column
     # that grows by 2**40 (σ too small) or shrinks by 2**40 (σ too loose) redoes that block.
     rng = np.random.default_rng(3)
     x = rng.standard_normal((3000, 24)) + 2.0**-30 * rng.standard_normal((3000, 24))

@@ -318,6 +318,12 @@ def fin(
             out[r] = (bits | sign) if neg else bits
 
 
+@jit(inline="always")
+def pow2n(e: int) -> float:
+    """``2.0**e`` for ``-1022 <= e <= 1023`` from its bit pattern, branch-free (SIMD)."""
+    return np.int64((max(e, -1022) + 1023) << 52).view(np.float64)
+
+
 @jit
 def pow2(e: int) -> float:
     """``2.0**e`` (``e <= 1023``), from its bit pattern where it is normal."""
@@ -839,7 +845,7 @@ def cols_plain(x: Any, j0: int, w: int, ss: Any, cc: Any, ee: Any) -> None:
 @jit
 def cols_fast(x: Any, j0: int, w: int, ss: Any, cc: Any, ee: Any, ok: Any) -> None:
     """:func:`row_fast` of columns ``j0 .. j0+w`` in one streaming pass: per block of ``B`` rows
-    each column extracts with the σ of its previous block (the first block's from the first 64
+    each column extracts with the σ of its previous block (the first block's from the first 8
     rows), measuring the block's maximum as it goes; a column whose σ proves too small or much
     too large redoes that block alone. Maxima are float64 bit patterns (values are widened);
     ``ok[j]`` False where column ``j`` cannot certify (NaN, inf, near overflow)."""
@@ -847,18 +853,18 @@ def cols_fast(x: Any, j0: int, w: int, ss: Any, cc: Any, ee: Any, ok: Any) -> No
     mx = np.zeros(w, np.int64)
     sig = np.empty(w)
     se = np.empty(w, np.int64)
+    sn = np.empty(w, np.int64)
     t = np.empty(w)
     tau = np.empty(w)
-    for i in range(min(k, 64)):  # the first rows' maxima guess the first σ
+    for i in range(min(k, 8)):  # the first rows' maxima guess the first σ
         xr = x[i][j0 : j0 + w]
         for j in range(w):
             mx[j] = max(mx[j], _abits(xr[j]))
     for b0 in range(0, k, B):
         b1 = min(k, b0 + B)
         for j in range(w):
-            s = sigma_exp(mx[j], 52, 1022) + 4  # slack: few redos
-            se[j] = min(max(s, -1022), 1022)
-            sig[j] = pow2(se[j])
+            se[j] = min(max(sigma_exp(mx[j], 52, 1022) + 4, -1022), 1022)  # slack: few redos
+            sig[j] = pow2n(se[j])
             t[j] = 0.0
             tau[j] = 0.0
             mx[j] = 0
@@ -869,24 +875,28 @@ def cols_fast(x: Any, j0: int, w: int, ss: Any, cc: Any, ee: Any, ok: Any) -> No
         while i < b1:
             col_split(x[i], j0, w, sig, t, tau, mx)
             i += 1
+        # Branch-free over the columns (SIMD; per-column work is what costs when K is small),
+        # then the rare redo of a block whose σ proved too small or much too large.
+        redo = 0
         for j in range(w):
-            if not ok[j] or mx[j] == 0:
-                continue
             s = sigma_exp(mx[j], 52, 1022)
-            if (mx[j] >> 52) >= 2047 or s > 1022:
-                ok[j] = False
-                continue
+            ok[j] = ok[j] and (mx[j] >> 52) < 2047 and s <= 1022
             s = max(s, -1022)
-            if s > se[j] or s < se[j] - 12:  # σ too small (inexact) or loose: redo
-                se[j] = s
-                t[j], tau[j] = col_block(x, b0, b1, j0 + j, pow2(s))
+            sn[j] = s
+            redo += ok[j] and mx[j] != 0 and (s > se[j] or s < se[j] - 12)
+        if redo:
+            for j in range(w):
+                if ok[j] and mx[j] != 0 and (sn[j] > se[j] or sn[j] < se[j] - 12):
+                    se[j] = sn[j]
+                    t[j], tau[j] = col_block(x, b0, b1, j0 + j, pow2n(sn[j]))
+        for j in range(w):
             a, b, c = dd_add(ss[j], cc[j], ee[j], t[j])
             a, b, c = dd_add(a, b, c, tau[j])
+            nz = mx[j] != 0  # a block of zeros adds nothing (t = tau = 0) and no error
             ss[j] = a
             cc[j] = b
-            ee[j] = c + pow2(se[j] - 85)
-            if abs(a) >= _BIG / 8:
-                ok[j] = False
+            ee[j] = c + pow2n(se[j] + 43) * 2.0**-128 if nz else ee[j]  # 2**(se - 85)
+            ok[j] = ok[j] and abs(a) < _BIG / 8
 
 
 @jit
