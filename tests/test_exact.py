@@ -519,3 +519,40 @@ def test_empty(fwk: Framework, dt: str) -> None:
     be = backend_of(t)
     assert fwk.to_numpy(_exact.sum(be, t, (1,), False, dt)).tolist() == [0, 0, 0]
     assert fwk.to_numpy(_exact.cumsum(be, t, 1, dt)).shape == (3, 0)
+
+
+def _unknown_length_call(kind: str, fn: str) -> Any:
+    """``fn`` with ``precision='exact'`` on an array whose first dimension is known only when the
+    program runs: a tf.function input signature with None, a jax.export symbolic dimension, a
+    dask array of unknown chunk sizes (a boolean mask)."""
+    import unireduce as ur
+
+    call = getattr(ur, fn)
+    kw: dict[str, Any] = {"axis": 1, "precision": "exact"}
+    if kind == "tensorflow":
+        tf = pytest.importorskip("tensorflow")
+        spec = tf.TensorSpec([None, 40], tf.float32)
+        f = tf.function(lambda a: call(a, **kw), input_signature=[spec], autograph=False)
+        return lambda: f(tf.ones((3, 40)))
+    if kind == "jax":
+        jax = pytest.importorskip("jax")
+        shape = jax.export.symbolic_shape("n, 40")
+        f = jax.jit(lambda a: call(a, **kw))
+        return lambda: jax.export.export(f)(jax.ShapeDtypeStruct(shape, np.float32))
+    da = pytest.importorskip("dask.array")
+    x = da.ones((10, 40), chunks=5)
+    masked = x[x[:, 0] > 0]
+    return lambda: call(masked, **kw)
+
+
+@pytest.mark.parametrize("fn", ["sum", "reduce_sum", "cumsum"])
+@pytest.mark.parametrize("kind", ["tensorflow", "jax", "dask"])
+def test_exact_refuses_lengths_unknown_when_the_program_is_built(kind: str, fn: str) -> None:
+    # Exact programs cut rows into blocks of static lengths; before the check these calls raised
+    # the builtins' TypeError / ValueError (int(None), int(nan)) or JAX's
+    # InconclusiveDimensionOperation from deep inside.
+    import unireduce as ur
+
+    run = _unknown_length_call(kind, fn)
+    with pytest.raises(ur.UnireduceValueError, match=rf"^{fn}: precision='exact' needs every "):
+        run()

@@ -7,6 +7,7 @@ translates into framework ops.
 
 from __future__ import annotations
 
+import operator
 from typing import Any
 
 from ._backend import Backend
@@ -36,9 +37,22 @@ def _ndim(fn: str, be: Backend, x: Array) -> int:
     return ndim
 
 
-def _exact_mod(fn: str, precision: object) -> Any:
-    """The exact-mode engine, imported on first use (it brings NumPy and, if present, Numba)."""
+def _exact_mod(fn: str, precision: object, x: Array) -> Any:
+    """The exact-mode engine, imported on first use (it brings NumPy and, if present, Numba),
+    once ``precision`` and ``x``'s shape are known good: the exact programs are built for
+    static lengths (blocks, digit windows), so a dimension known only when the program runs is
+    refused (``None`` in a ``tf.function`` input signature, a ``jax.export`` symbolic
+    dimension, NaN in a dask array of unknown chunk sizes)."""
     exact_precision(fn, precision)  # refuses anything but "native" (not called for it), "exact"
+    for i, n in enumerate(x.shape):
+        try:
+            operator.index(n)  # int, and torch's SymInt (torch.compile(dynamic=True))
+        except TypeError:
+            hint = " (call .compute_chunk_sizes() first)" if n != n else ""
+            raise UnireduceValueError(
+                f"{fn}: precision='exact' needs every dimension's length when the program is "
+                f"built; dimension {i} of shape {tuple(x.shape)} is {n!r}{hint}"
+            ) from None
     from . import _exact
 
     return _exact
@@ -90,7 +104,7 @@ def _reduce(
         if not axes:
             # Nothing to reduce: the input, cast (array API; torch's dim=() differs, pytorch#29137).
             if precision != "native":
-                exact = _exact_mod(fn, precision)  # validates the argument
+                exact = _exact_mod(fn, precision, x)  # validates the argument
                 if KIND[p.out] in "fc":  # each element's sum of one: the cast, rounded once
                     return _exact_input(be, x, p)
                 if KIND[p.out] in "iu" and KIND[p.in_dtype] in "iu" and p.in_dtype != p.out:
@@ -101,7 +115,7 @@ def _reduce(
         if len(axes) == ndim:
             axes = None
     if precision != "native":
-        return _exact_mod(fn, precision).sum(be, _exact_input(be, x, p), axes, keepdims, p.out)
+        return _exact_mod(fn, precision, x).sum(be, _exact_input(be, x, p), axes, keepdims, p.out)
     if p.cast_first:
         x = be.astype(x, p.out_native)  # cast, then add in the wider accumulator
     y = be.sum(x, axes, keepdims, p.work_native, name)
@@ -177,7 +191,7 @@ def _cumulate(
     be = _BY_TYPE.get(type(x)) or backend_of(x)
     p = plan(fn, semantics, be, x.dtype, dtype)
     prof = p.prof
-    exact = None if precision == "native" else _exact_mod(fn, precision)
+    exact = None if precision == "native" else _exact_mod(fn, precision, x)
     if exclusive and include_initial:
         raise UnireduceValueError(
             f"{fn}: exclusive=True and include_initial=True overlap (both start the result with "
