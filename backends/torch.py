@@ -151,6 +151,7 @@ class TorchBackend(Backend):
     capabilities: ClassVar[Capabilities] = Capabilities(
         devices=("cpu", "cuda", "mps"),
         jit=("torch.compile",),
+        jit_object_state=True,
         notes=(
             "uint16/uint32/uint64 sums and cumsums run in int64 and are cast back "
             "(no kernels, pytorch#58734)",

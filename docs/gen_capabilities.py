@@ -54,8 +54,9 @@ def render() -> str:
         "compiler, and loosens its float tolerance by the flushed values where subnormals are "
         "flushed.",
         "",
-        "| backend | dtypes | devices | flushes subnormals on | compilers | lazy | notes |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
+        "| backend | dtypes | devices | flushes subnormals on | compilers | `Sum` object form "
+        "compiled | lazy | notes |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for name, cls in _own_backends():
         c = cls.capabilities
@@ -68,6 +69,7 @@ def render() -> str:
                     ", ".join(c.devices),
                     ", ".join(c.flushes_subnormals) or "—",
                     ", ".join(f"`{j}`" for j in c.jit) or "—",
+                    ("yes" if c.jit_object_state else "no: use `Sum.update`") if c.jit else "—",
                     "yes" if c.lazy else "no",
                     "; ".join(c.notes) or "",
                 ]

@@ -764,6 +764,42 @@ def test_tf_function_functional() -> None:
     assert float(ur.Sum.result(merged)) == 2 * float(got)
 
 
+@pytest.mark.parametrize("fid", ["jax", "tensorflow"])
+@pytest.mark.parametrize("where", ["values", "sample_weight"])
+def test_object_form_refuses_traced_input_and_keeps_its_state(fid: str, where: str) -> None:
+    # Under jax.jit and tf.function a traced state stored on the object escapes its trace: the
+    # metric was broken from then on (jax: UnexpectedTracerError at the next result()).
+    pytest.importorskip(fid)
+    m = ur.Sum()
+    v = np.array([1.5, 2.5, 4.0], dtype=f32)
+    w = np.array([1.0, 1.0, 2.0], dtype=f32)
+
+    def step(a: Any, b: Any) -> Any:
+        if where == "values":
+            m.update_state(a)
+        else:  # the values a NumPy constant, only the weights traced
+            m.update_state(v, b)
+        return m.result()
+
+    if fid == "jax":
+        import jax
+        import jax.numpy as jnp
+
+        mk: Any = jnp.asarray
+        compiled = jax.jit(step)
+    else:
+        import tensorflow as tf
+
+        mk = tf.constant
+        compiled = tf.function(step, autograph=False)
+    m.update_state(mk(v))
+    with pytest.raises(ur.UnireduceTypeError, match=r"^Sum.update_state: got a .* traced by "):
+        compiled(mk(v), mk(w))
+    assert float(np.asarray(m.result())) == 8.0  # the eager update only, and still usable
+    m.update_state(mk(v), mk(w))
+    assert float(np.asarray(m.result())) == 20.0
+
+
 def test_torch_compile_object_form_fullgraph() -> None:
     torch = pytest.importorskip("torch")
     m = ur.Sum(nan_strategy="ignore")

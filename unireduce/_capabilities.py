@@ -34,8 +34,12 @@ class Capabilities:
     holds now). ``devices``: device kinds it runs on (from :data:`DEVICE_KINDS`).
     ``flushes_subnormals``: device kinds on which its float arithmetic, casts included, flushes
     subnormal inputs and results to zero (measured: TensorFlow and JAX on CPU, eager and jitted).
-    ``jit``: compilers unireduce works under (from :data:`JIT_KINDS`). ``lazy``: results are
-    computed on demand (dask). ``notes``: anything a user of the backend should know.
+    ``jit``: compilers unireduce works under (from :data:`JIT_KINDS`). ``jit_object_state``:
+    whether those compilers keep writes to Python attributes (``torch.compile`` replays them),
+    so the object form of :class:`unireduce.Sum` may update inside compiled code; where not
+    (``jax.jit``, ``tf.function``) a traced value stored on the object would escape its trace,
+    and the object form refuses traced input. ``lazy``: results are computed on demand (dask).
+    ``notes``: anything a user of the backend should know.
 
     >>> Capabilities(flushes_subnormals=("cpu",)).flushes_subnormals_on("cpu")
     True
@@ -45,6 +49,7 @@ class Capabilities:
     devices: tuple[str, ...] = ("cpu",)
     flushes_subnormals: tuple[str, ...] = ()
     jit: tuple[str, ...] = ()
+    jit_object_state: bool = False
     lazy: bool = False
     notes: tuple[str, ...] = ()
 

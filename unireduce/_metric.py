@@ -37,6 +37,7 @@ from ._errors import (
     BackendError,
     DTypeError,
     IntegerOverflowError,
+    UnireduceError,
     UnireduceTypeError,
     UnireduceValueError,
 )
@@ -221,6 +222,26 @@ def _host_numbers(be: Backend, a: Array) -> list[Any]:
 
 
 # ---------------------------------------------------------------------------------- inputs
+def _refuse_escaping(fn: str, *arrays: object) -> None:
+    """Refuse arrays traced by a compiler that does not keep writes to Python attributes
+    (``Capabilities.jit_object_state``): stored on the object, the traced state would escape
+    its trace (JAX: ``UnexpectedTracerError`` at the next use of the metric; TF: a graph tensor
+    "out of scope"), and the metric would be broken from then on."""
+    for v in arrays:
+        if v is None or _is_python_data(v):
+            continue
+        try:
+            be = backend_of(v)
+        except UnireduceError:
+            continue  # not an array: the update's own checks name it
+        if not be.capabilities.jit_object_state and be.is_traced(v):
+            raise UnireduceTypeError(
+                f"{fn}: got a {be.name} array traced by {', '.join(be.capabilities.jit)}, whose "
+                "values cannot be kept on the metric object; inside compiled code use the "
+                "functional form: state = ur.Sum.update(state, values, sample_weight)"
+            )
+
+
 def _is_python_data(x: object) -> bool:
     return isinstance(x, (bool, int, float, list, tuple))
 
@@ -753,6 +774,7 @@ class Sum:
             part = _metric_dist.dask_state(fn, self, values, sample_weight)
             self._merge_in(fn, [part])
             return
+        _refuse_escaping(fn, values, sample_weight)
         with self._guard():
             state = self._state if self._state is not None else self._fresh(fn, values)
             self._state = _update(state, values, sample_weight, fn=fn)
