@@ -786,17 +786,23 @@ def test_object_form_refuses_traced_input_and_keeps_its_state(fid: str, where: s
         import jax.numpy as jnp
 
         mk: Any = jnp.asarray
-        compiled = jax.jit(step)
+        jit: Any = jax.jit
     else:
         import tensorflow as tf
 
         mk = tf.constant
-        compiled = tf.function(step, autograph=False)
+        jit = lambda f: tf.function(f, autograph=False)  # noqa: E731
+    compiled = jit(step)
     m.update_state(mk(v))
     with pytest.raises(ur.UnireduceTypeError, match=r"^Sum.update_state: got a .* traced by "):
         compiled(mk(v), mk(w))
     assert float(np.asarray(m.result())) == 8.0  # the eager update only, and still usable
     m.update_state(mk(v), mk(w))
+    assert float(np.asarray(m.result())) == 20.0
+    # A traced state merged into the object escapes the same way.
+    merge = jit(lambda a: m.merge_state(ur.Sum.update(ur.Sum.init(backend=fid), a)))
+    with pytest.raises(ur.UnireduceTypeError, match=r"^Sum.merge_state: got a .* traced by "):
+        merge(mk(v))
     assert float(np.asarray(m.result())) == 20.0
 
 

@@ -840,6 +840,7 @@ class Sum:
                 raise UnireduceTypeError(
                     f"{fn}: expected Sum metrics or SumStates, got {type(other).__name__}"
                 )
+        _refuse_escaping(fn, *(part.acc for part in parts))
         self._merge_in(fn, parts)
 
     def _merge_in(self, fn: str, parts: list[SumState]) -> None:
