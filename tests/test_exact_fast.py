@@ -463,20 +463,22 @@ def test_integer_route_temporaries_stay_small(fwk: Framework) -> None:
 def test_int32_lanes_refuse_rows_past_their_limit(fwk: Framework, op: str, limit: int) -> None:
     # JAX with x64 off has int32 lanes only: blocks of 2**14 digits, and at most 2**13 block sums
     # (sum) or 2**14 blocks of 2**12 (cumsum) before a lane could overflow. Past that the call
-    # must refuse clearly, naming the caller's length (not a padded one), not wrap. Traced on
-    # abstract shapes (no memory), at the limit and one past it.
+    # must refuse clearly, naming the caller's length (not a padded one), not wrap. Lowered on
+    # abstract shapes (no memory) for a GPU, which runs the portable path (on the CPU jax.jit
+    # runs the host kernels, which have no such limit), at the limit and one past it.
     import jax
 
     import unireduce as ur
     from unireduce import UnireduceValueError
 
     fn = getattr(ur, op)
-    jax.eval_shape(lambda a: fn(a, precision="exact"), jax.ShapeDtypeStruct((limit,), "float32"))
+    f = jax.jit(lambda a: fn(a, precision="exact"))
+    jax.export.export(f, platforms=["cuda"])(jax.ShapeDtypeStruct((limit,), "float32"))
     past = jax.ShapeDtypeStruct((limit + 1,), "float32")
     with pytest.raises(
         UnireduceValueError, match=rf"^{op}: exact mode in int32 lanes .*, got {limit + 1}\b"
     ):
-        jax.eval_shape(lambda a: fn(a, precision="exact"), past)
+        jax.export.export(f, platforms=["cuda"])(past)
 
 
 # ------------------------------------------------------------------------------ row patching

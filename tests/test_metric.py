@@ -805,6 +805,14 @@ def test_object_form_refuses_traced_input_and_keeps_its_state(fid: str, where: s
         merge(mk(v))
     assert float(np.asarray(m.result())) == 20.0
 
+    def local(a: Any, b: Any) -> Any:  # a metric made inside the trace stays inside it
+        inner = ur.Sum()
+        inner.update_state(a, b)
+        inner.merge_state(ur.Sum.update(ur.Sum.init(backend=fid), a))
+        return inner.result()
+
+    assert float(np.asarray(jit(local)(mk(v), mk(w)))) == 20.0
+
 
 def test_torch_compile_object_form_fullgraph() -> None:
     torch = pytest.importorskip("torch")

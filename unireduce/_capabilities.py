@@ -38,8 +38,9 @@ class Capabilities:
     whether those compilers keep writes to Python attributes (``torch.compile`` replays them),
     so the object form of :class:`unireduce.Sum` may update inside compiled code; where not
     (``jax.jit``, ``tf.function``) a traced value stored on the object would escape its trace,
-    and the object form refuses traced input. ``lazy``: results are computed on demand (dask).
-    ``notes``: anything a user of the backend should know.
+    and the object form refuses traced input into a metric that holds an eager state.
+    ``lazy``: results are computed on demand (dask). ``notes``: anything a user of the backend
+    should know.
 
     >>> Capabilities(flushes_subnormals=("cpu",)).flushes_subnormals_on("cpu")
     True

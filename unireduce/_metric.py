@@ -222,24 +222,35 @@ def _host_numbers(be: Backend, a: Array) -> list[Any]:
 
 
 # ---------------------------------------------------------------------------------- inputs
-def _refuse_escaping(fn: str, *arrays: object) -> None:
+def _refuse_escaping(fn: str, eager: bool, *arrays: object) -> None:
     """Refuse arrays traced by a compiler that does not keep writes to Python attributes
-    (``Capabilities.jit_object_state``): stored on the object, the traced state would escape
-    its trace (JAX: ``UnexpectedTracerError`` at the next use of the metric; TF: a graph tensor
-    "out of scope"), and the metric would be broken from then on."""
+    (``Capabilities.jit_object_state``) into a metric whose state was computed eagerly
+    (``eager``): stored on the object, the traced state would escape its trace (JAX:
+    ``UnexpectedTracerError`` at the next use of the metric; TF: a graph tensor "out of scope"),
+    and the metric would be broken from then on. A metric first updated inside the traced
+    function lives and dies with the trace and may be updated there."""
+    if not eager:
+        return
     for v in arrays:
-        if v is None or _is_python_data(v):
-            continue
-        try:
+        if _traced(v):
             be = backend_of(v)
-        except UnireduceError:
-            continue  # not an array: the update's own checks name it
-        if not be.capabilities.jit_object_state and be.is_traced(v):
             raise UnireduceTypeError(
-                f"{fn}: got a {be.name} array traced by {', '.join(be.capabilities.jit)}, whose "
-                "values cannot be kept on the metric object; inside compiled code use the "
-                "functional form: state = ur.Sum.update(state, values, sample_weight)"
+                f"{fn}: got a {be.name} array traced by {', '.join(be.capabilities.jit)}, but "
+                "this Sum holds a state computed outside it, where a traced state cannot be "
+                "kept; inside compiled code use the functional form: state = "
+                "ur.Sum.update(state, values, sample_weight)"
             )
+
+
+def _traced(v: object) -> bool:
+    """Whether ``v`` is an array traced by a compiler that drops writes to Python objects."""
+    if v is None or _is_python_data(v):
+        return False
+    try:
+        be = backend_of(v)
+    except UnireduceError:
+        return False  # not an array: the update's own checks name it
+    return not be.capabilities.jit_object_state and be.is_traced(v)
 
 
 def _is_python_data(x: object) -> bool:
@@ -711,10 +722,21 @@ class Sum:
             be = _resolve_backend(fn, backend)
             _make_spec(fn, self.dtype, self.precision, self.nan_strategy, be)  # validates
             self._backend = be
-        self._state: SumState | None = None
+        self._state = None
         self._lock = threading.RLock()
 
     # ------------------------------------------------------------------ helpers
+    @property
+    def _state(self) -> SumState | None:
+        return self._st
+
+    @_state.setter
+    def _state(self, st: SumState | None) -> None:
+        # Whether the state was computed outside any trace (see _refuse_escaping): decided as it
+        # is stored, in the context that computed it.
+        self._st = st
+        self._eager = st is not None and not _traced(st.acc)
+
     def _guard(self) -> Any:
         # torch.compile cannot trace a lock (graph break); compiled code runs on one thread.
         return contextlib.nullcontext() if _compiling() else self._lock
@@ -774,8 +796,8 @@ class Sum:
             part = _metric_dist.dask_state(fn, self, values, sample_weight)
             self._merge_in(fn, [part])
             return
-        _refuse_escaping(fn, values, sample_weight)
         with self._guard():
+            _refuse_escaping(fn, self._eager, values, sample_weight)
             state = self._state if self._state is not None else self._fresh(fn, values)
             self._state = _update(state, values, sample_weight, fn=fn)
 
@@ -840,7 +862,7 @@ class Sum:
                 raise UnireduceTypeError(
                     f"{fn}: expected Sum metrics or SumStates, got {type(other).__name__}"
                 )
-        _refuse_escaping(fn, *(part.acc for part in parts))
+        _refuse_escaping(fn, self._eager, *(part.acc for part in parts))
         self._merge_in(fn, parts)
 
     def _merge_in(self, fn: str, parts: list[SumState]) -> None:
