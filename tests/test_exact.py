@@ -556,3 +556,20 @@ def test_exact_refuses_lengths_unknown_when_the_program_is_built(kind: str, fn: 
     run = _unknown_length_call(kind, fn)
     with pytest.raises(ur.UnireduceValueError, match=rf"^{fn}: precision='exact' needs every "):
         run()
+
+
+@pytest.mark.parametrize("fn", ["sum", "cumulative_sum"])
+def test_exact_refuses_an_unknown_rank(fn: str) -> None:
+    # A tf.function input signature without a shape: iterating the shape raised the builtin
+    # ValueError ("Cannot iterate over a shape with unknown rank") before the rank check.
+    tf = pytest.importorskip("tensorflow")
+    import unireduce as ur
+
+    kw: dict[str, Any] = (
+        {"precision": "exact"} if fn == "sum" else {"axis": 0, "precision": "exact"}
+    )
+    call = getattr(ur, fn)
+    spec = [tf.TensorSpec(None, tf.float32)]
+    f = tf.function(lambda a: call(a, **kw), input_signature=spec, autograph=False)
+    with pytest.raises(ur.AxisError, match=rf"^{fn}: the rank of the input is unknown"):
+        f(tf.ones((3, 4)))

@@ -37,13 +37,14 @@ def _ndim(fn: str, be: Backend, x: Array) -> int:
     return ndim
 
 
-def _exact_mod(fn: str, precision: object, x: Array) -> Any:
+def _exact_mod(fn: str, precision: object, be: Backend, x: Array) -> Any:
     """The exact-mode engine, imported on first use (it brings NumPy and, if present, Numba),
     once ``precision`` and ``x``'s shape are known good: the exact programs are built for
     static lengths (blocks, digit windows), so a dimension known only when the program runs is
     refused (``None`` in a ``tf.function`` input signature, a ``jax.export`` symbolic
-    dimension, NaN in a dask array of unknown chunk sizes)."""
+    dimension, NaN in a dask array of unknown chunk sizes; an unknown rank by :func:`_ndim`)."""
     exact_precision(fn, precision)  # refuses anything but "native" (not called for it), "exact"
+    _ndim(fn, be, x)
     for i, n in enumerate(x.shape):
         try:
             operator.index(n)  # int, and torch's SymInt (torch.compile(dynamic=True))
@@ -104,7 +105,7 @@ def _reduce(
         if not axes:
             # Nothing to reduce: the input, cast (array API; torch's dim=() differs, pytorch#29137).
             if precision != "native":
-                exact = _exact_mod(fn, precision, x)  # validates the argument
+                exact = _exact_mod(fn, precision, be, x)  # validates the argument
                 if KIND[p.out] in "fc":  # each element's sum of one: the cast, rounded once
                     return _exact_input(be, x, p)
                 if KIND[p.out] in "iu" and KIND[p.in_dtype] in "iu" and p.in_dtype != p.out:
@@ -115,7 +116,9 @@ def _reduce(
         if len(axes) == ndim:
             axes = None
     if precision != "native":
-        return _exact_mod(fn, precision, x).sum(be, _exact_input(be, x, p), axes, keepdims, p.out)
+        return _exact_mod(fn, precision, be, x).sum(
+            be, _exact_input(be, x, p), axes, keepdims, p.out
+        )
     if p.cast_first:
         x = be.astype(x, p.out_native)  # cast, then add in the wider accumulator
     y = be.sum(x, axes, keepdims, p.work_native, name)
@@ -191,7 +194,7 @@ def _cumulate(
     be = _BY_TYPE.get(type(x)) or backend_of(x)
     p = plan(fn, semantics, be, x.dtype, dtype)
     prof = p.prof
-    exact = None if precision == "native" else _exact_mod(fn, precision, x)
+    exact = None if precision == "native" else _exact_mod(fn, precision, be, x)
     if exclusive and include_initial:
         raise UnireduceValueError(
             f"{fn}: exclusive=True and include_initial=True overlap (both start the result with "

@@ -320,7 +320,8 @@ def fin(
 
 @jit(inline="always")
 def pow2n(e: int) -> float:
-    """``2.0**e`` for ``-1022 <= e <= 1023`` from its bit pattern, branch-free (SIMD)."""
+    """``2.0**e`` for ``-1022 <= e <= 1023`` from its bit pattern, branch-free (SIMD); smaller
+    ``e`` give ``2.0**-1022`` (callers pass exponents of the normal range)."""
     return np.int64((max(e, -1022) + 1023) << 52).view(np.float64)
 
 
