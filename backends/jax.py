@@ -283,6 +283,22 @@ def _add_all(a: tuple[Any, ...], b: tuple[Any, ...]) -> tuple[Any, ...]:
 _ROUTE: list[Any] = []
 
 
+def _exporting(ctx: Any) -> bool:
+    """Whether the lowering context ``ctx`` lowers for ``jax.export``; ``True`` where it cannot
+    tell (``LoweringParameters.for_export`` is internal to JAX, whose ``jax.extend`` promises no
+    stability): should JAX rename it, the CPU lowers the portable path, which gives the same bits
+    everywhere and exports, instead of every jitted exact sum failing at its lowering.
+
+    >>> from types import SimpleNamespace as NS
+    >>> _exporting(NS(module_context=NS(lowering_parameters=NS(for_export=False))))
+    False
+    >>> _exporting(NS(module_context=NS()))
+    True
+    """
+    params = getattr(getattr(ctx, "module_context", None), "lowering_parameters", None)
+    return bool(getattr(params, "for_export", True))
+
+
 def _route(jax: Any) -> Any:
     """The primitive ``unireduce_exact(x; cpu, portable, out)``: lowered as ``cpu(x)`` (the FFI
     call) for the CPU, as ``portable(x)`` for other platforms and for ``jax.export``.
@@ -306,8 +322,7 @@ def _route(jax: Any) -> Any:
         port = lambda ctx, x, *, cpu, portable, out: mlir.lower_fun(portable, False)(ctx, x)  # noqa: E731
 
         def on_cpu(ctx: Any, x: Any, *, cpu: Any, portable: Any, out: Any) -> Any:
-            exporting = ctx.module_context.lowering_parameters.for_export
-            return mlir.lower_fun(portable if exporting else cpu, False)(ctx, x)
+            return mlir.lower_fun(portable if _exporting(ctx) else cpu, False)(ctx, x)
 
         def batch(args: Any, dims: Any, *, cpu: Any, portable: Any, out: Any) -> Any:
             x = jax.numpy.moveaxis(args[0], dims[0], 0)
