@@ -217,6 +217,9 @@ class JaxBackend(Backend):
     def _max_min(self, a: tuple[Any, Any], b: tuple[Any, Any]) -> tuple[Any, Any]:
         return self.jnp.maximum(a[0], b[0]), self.jnp.minimum(a[1], b[1])
 
+    def stop_gradient(self, x: Any) -> Any:
+        return self.jax.lax.stop_gradient(x)
+
     def with_grad_of(
         self, exact: Callable[[Any], Any], native: Callable[[Any], Any], x: Any
     ) -> Any:

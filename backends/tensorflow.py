@@ -216,6 +216,9 @@ class TensorFlowBackend(Backend):
             return x
         return optimization_barrier(x, *after)[0]
 
+    def stop_gradient(self, x: Any) -> Any:
+        return self.tf.stop_gradient(x)
+
     def with_grad_of(
         self, exact: Callable[[Any], Any], native: Callable[[Any], Any], x: Any
     ) -> Any:

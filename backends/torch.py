@@ -288,6 +288,17 @@ class TorchBackend(Backend):
         except ImportError:  # pragma: no cover
             return False
 
+    def escaping_trace(self, x: Any) -> str | None:
+        # torch.compile replays writes to Python attributes (jit_object_state); a tensor wrapped
+        # by a torch.func transform (vmap, grad, jacrev) stored on an object outlives the
+        # transform ("your tensor may have escaped from inside a function being vmapped").
+        torch = self.torch
+        if torch.compiler.is_compiling():  # Dynamo cannot trace the functorch predicate
+            return None
+        if torch._C._functorch.is_functorch_wrapped_tensor(x):
+            return "a torch.func transform"
+        return None
+
     def to_python(self, x: Any) -> Any:
         return x.item()
 
@@ -362,6 +373,9 @@ class TorchBackend(Backend):
 
     def make_complex(self, re: Any, im: Any) -> Any:
         return self.torch.complex(re, im)
+
+    def stop_gradient(self, x: Any) -> Any:
+        return x.detach()
 
     def with_grad_of(
         self, exact: Callable[[Any], Any], native: Callable[[Any], Any], x: Any

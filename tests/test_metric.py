@@ -8,13 +8,15 @@ that shares no arithmetic with the metric). Parametrized by framework id, so a f
 
 from __future__ import annotations
 
+import gc
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import pickle
 import threading
-from collections.abc import Iterator
+import weakref
+from collections.abc import Callable, Iterator
 from fractions import Fraction
 from typing import Any
 
@@ -812,6 +814,121 @@ def test_object_form_refuses_traced_input_and_keeps_its_state(fid: str, where: s
         return inner.result()
 
     assert float(np.asarray(jit(local)(mk(v), mk(w)))) == 20.0
+
+
+@pytest.mark.parametrize("transform", ["vmap", "grad"])
+def test_object_form_refuses_torch_func_input_and_keeps_its_state(transform: str) -> None:
+    # A tensor wrapped by a torch.func transform, stored on the metric, outlived the transform:
+    # after vmap the next result() raised "your tensor may have escaped from inside a function
+    # being vmapped". Under grad the wrapper was stored too (the update's gradient silently
+    # zero); refused the same way, as jax.grad's tracers are.
+    torch = pytest.importorskip("torch")
+    tf_ = getattr(torch.func, transform)
+    m = ur.Sum()
+    m.update_state(torch.tensor([1.5, 2.5]))
+
+    def step(a: Any) -> Any:
+        m.update_state(a)
+        return m.result()
+
+    x = torch.tensor([[1.0, 2.0], [3.0, 4.0]])
+    with pytest.raises(
+        ur.UnireduceTypeError, match=r"^Sum.update_state: got a torch .* torch.func"
+    ):
+        tf_(step)(x if transform == "vmap" else x[0])
+    merge = tf_(lambda a: m.merge_state([ur.Sum.update(ur.Sum.init(backend="torch"), a)]))
+    with pytest.raises(ur.UnireduceTypeError, match=r"^Sum.merge_state: got a torch .* torch.func"):
+        merge(x if transform == "vmap" else x[0])
+    assert float(m.result()) == 4.0  # the eager update only, and still usable
+    m.update_state(x)
+    assert float(m.result()) == 14.0
+
+    def local(a: Any) -> Any:  # a metric made inside the transform stays inside it
+        inner = ur.Sum(precision="native")
+        inner.update_state(a)
+        inner.merge_state([ur.Sum.update(ur.Sum.init(backend="torch", precision="native"), a)])
+        return inner.result()
+
+    if transform == "vmap":
+        assert torch.equal(torch.func.vmap(local)(x), torch.tensor([6.0, 14.0]))
+    else:  # the object form is a constant to autodiff (test_object_form_holds_no_autodiff_graph)
+        grad, value = torch.func.grad_and_value(local)(x[0])
+        assert float(value) == 6.0 and torch.equal(grad, torch.zeros(2))
+
+
+def _grad_of(fid: str, f: Callable[[Any], Any], x: np.ndarray) -> np.ndarray | None:
+    """The gradient of the 0-d ``f`` at ``x`` by ``fid``'s autodiff (``None``: not connected)."""
+    if fid == "torch":
+        import torch
+
+        t = torch.tensor(x, requires_grad=True)
+        out = f(t)
+        if not out.requires_grad:
+            return None
+        out.backward()
+        return None if t.grad is None else t.grad.numpy()
+    if fid == "tensorflow":
+        import tensorflow as tf
+
+        v = tf.Variable(x)
+        with tf.GradientTape() as tape:
+            out = f(v.read_value())
+        g = tape.gradient(out, v)
+        return None if g is None else g.numpy()
+    import jax
+
+    g = np.asarray(jax.grad(f)(jax.numpy.asarray(x)))
+    return None if not g.any() else g  # JAX's gradient of a constant is zeros
+
+
+@pytest.mark.parametrize("precision", ["native", "exact"])
+@pytest.mark.parametrize("fid", ["torch", "tensorflow", "jax"])
+def test_object_form_holds_no_autodiff_graph(fid: str, precision: str) -> None:
+    # The object form stops gradients, as torchmetrics (updates under
+    # torch.set_grad_enabled(False)) and Keras (state in variables) do. A native-mode torch
+    # metric held every update's autograd graph: the whole model's tensors stayed alive.
+    pytest.importorskip(fid)
+    x = np.array([1.0, 2.0, 3.0], dtype=f32)
+
+    def f(t: Any) -> Any:
+        m = ur.Sum(precision=precision)
+        m.update_state(t * t)
+        return m.result()
+
+    assert _grad_of(fid, f, x) is None
+    if fid == "torch":
+        import torch
+
+        m = ur.Sum(precision=precision)
+        alive = []
+        for _ in range(3):
+            w = torch.ones(4, requires_grad=True)
+            alive.append(weakref.ref(w))
+            m.update_state((w * w).sum())
+            del w
+        gc.collect()
+        assert [r() for r in alive] == [None] * 3
+        assert float(m.result()) == 12.0
+
+
+@pytest.mark.parametrize("fid", ["torch", "tensorflow", "jax"])
+def test_functional_form_gradient(fid: str) -> None:
+    # Native mode: the state is the running total, differentiable as the framework's own sum
+    # (d/dx of sum(w * x) is w). Exact mode: integer limbs, a constant to autodiff.
+    pytest.importorskip(fid)
+    x = np.array([1.0, 2.0, 3.0], dtype=f32)
+    w = np.array([0.5, 2.0, 0.0], dtype=f32)
+
+    def f(precision: str) -> Callable[[Any], Any]:
+        def g(t: Any) -> Any:
+            state = ur.Sum.init(backend=fid, precision=precision)
+            return ur.Sum.result(ur.Sum.update(state, t, w.tolist()))
+
+        return g
+
+    got = _grad_of(fid, f("native"), x)
+    assert got is not None and np.array_equal(got, w)
+    assert _grad_of(fid, f("exact"), x) is None
 
 
 def test_torch_compile_object_form_fullgraph() -> None:

@@ -181,6 +181,15 @@ class Backend(abc.ABC):
         """Whether ``x`` is a traced value (jit tracer, symbolic tensor, fake or lazy array)."""
         return False
 
+    def escaping_trace(self, x: Array) -> str | None:
+        """What traced ``x`` if ``x``, stored on a Python object, would outlive that trace or
+        transform and be unusable afterwards; else ``None``. By default: ``x`` traced by a
+        compiler that does not keep writes to Python attributes (``Capabilities.jit``, where
+        ``Capabilities.jit_object_state`` is false)."""
+        if self.capabilities.jit_object_state or not self.is_traced(x):
+            return None
+        return ", ".join(self.capabilities.jit) or "a tracer"
+
     def to_python(self, x: Array) -> Any:
         """The Python scalar of a concrete 0-d array (a host sync on accelerators)."""
         raise NotImplementedError(f"{self.name}: to_python")
@@ -338,6 +347,17 @@ class Backend(abc.ABC):
         >>> import numpy as np
         >>> from unireduce._registry import backend_of
         >>> backend_of(np.zeros(1)).barrier(np.ones(2)).tolist()
+        [1.0, 1.0]
+        """
+        return x
+
+    def stop_gradient(self, x: Array) -> Array:
+        """``x``, a constant to the framework's autodiff (no gradient flows through it, and it
+        holds no autodiff graph). The default (no autodiff) is ``x``.
+
+        >>> import numpy as np
+        >>> from unireduce._registry import backend_of
+        >>> backend_of(np.zeros(1)).stop_gradient(np.ones(2)).tolist()
         [1.0, 1.0]
         """
         return x

@@ -223,34 +223,34 @@ def _host_numbers(be: Backend, a: Array) -> list[Any]:
 
 # ---------------------------------------------------------------------------------- inputs
 def _refuse_escaping(fn: str, eager: bool, *arrays: object) -> None:
-    """Refuse arrays traced by a compiler that does not keep writes to Python attributes
-    (``Capabilities.jit_object_state``) into a metric whose state was computed eagerly
-    (``eager``): stored on the object, the traced state would escape its trace (JAX:
-    ``UnexpectedTracerError`` at the next use of the metric; TF: a graph tensor "out of scope"),
-    and the metric would be broken from then on. A metric first updated inside the traced
-    function lives and dies with the trace and may be updated there."""
+    """Refuse traced arrays that would escape their trace (:meth:`Backend.escaping_trace`:
+    ``jax.jit``, ``tf.function``, ``torch.func`` transforms) into a metric whose state was
+    computed eagerly (``eager``): stored on the object, the traced state would outlive its trace
+    (JAX: ``UnexpectedTracerError`` at the next use of the metric; TF: a graph tensor "out of
+    scope"; torch: "your tensor may have escaped from inside a function being vmapped"), and the
+    metric would be broken from then on. A metric first updated inside the traced function lives
+    and dies with the trace and may be updated there."""
     if not eager:
         return
     for v in arrays:
-        if _traced(v):
-            be = backend_of(v)
+        where = _escaping(v)
+        if where is not None:
             raise UnireduceTypeError(
-                f"{fn}: got a {be.name} array traced by {', '.join(be.capabilities.jit)}, but "
-                "this Sum holds a state computed outside it, where a traced state cannot be "
-                "kept; inside compiled code use the functional form: state = "
-                "ur.Sum.update(state, values, sample_weight)"
+                f"{fn}: got a {backend_of(v).name} array traced by {where}, but this Sum holds "
+                "a state computed outside it, where a traced state cannot be kept; there use "
+                "the functional form: state = ur.Sum.update(state, values, sample_weight)"
             )
 
 
-def _traced(v: object) -> bool:
-    """Whether ``v`` is an array traced by a compiler that drops writes to Python objects."""
+def _escaping(v: object) -> str | None:
+    """What traced ``v`` if it would escape that trace stored on a Python object, else ``None``."""
     if v is None or _is_python_data(v):
-        return False
+        return None
     try:
         be = backend_of(v)
     except UnireduceError:
-        return False  # not an array: the update's own checks name it
-    return not be.capabilities.jit_object_state and be.is_traced(v)
+        return None  # not an array: the update's own checks name it
+    return be.escaping_trace(v)
 
 
 def _is_python_data(x: object) -> bool:
@@ -732,10 +732,15 @@ class Sum:
 
     @_state.setter
     def _state(self, st: SumState | None) -> None:
+        # The object form holds no autodiff graph, as torchmetrics (update under
+        # torch.set_grad_enabled(False)) and Keras (state in variables) do: a native-mode torch
+        # state kept every update's graph alive, the whole model's activations included.
+        if st is not None:
+            st = SumState(get_backend(st.spec.backend).stop_gradient(st.acc), st.spec)
         # Whether the state was computed outside any trace (see _refuse_escaping): decided as it
         # is stored, in the context that computed it.
         self._st = st
-        self._eager = st is not None and not _traced(st.acc)
+        self._eager = st is not None and _escaping(st.acc) is None
 
     def _guard(self) -> Any:
         # torch.compile cannot trace a lock (graph break); compiled code runs on one thread.
