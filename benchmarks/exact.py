@@ -11,7 +11,10 @@ and prints best-of-``--repeat`` times of native and exact mode and their ratio. 
 * ``portable``: the framework's array ops, eager (numpy/torch) or under the JIT compiler
   (``jax.jit``, ``tf.function(jit_compile=True)``, and ``torch.compile(fullgraph=True)`` with
   Inductor for the backend name ``torch.compile``); native is timed the same way. The backend
-  name ``jax_x64`` runs JAX with x64 on for every dtype (``jax`` turns it on for float64 only).
+  name ``jax_x64`` runs JAX with x64 on for every dtype (``jax`` turns it on for float64 only);
+* ``eager``: the portable path called eagerly, outside any JIT compiler, as a user of GPU/TPU
+  arrays calls it (eager JAX runs it as one cached ``jax.jit`` program,
+  ``JaxBackend.run_compiled``); native eager too.
 
 Usage::
 
@@ -87,6 +90,7 @@ def main() -> None:
                 grid = conv(host.reshape(1000, n // 1000))
                 be = backend_of(flat)
                 for path in args.paths.split(","):
+                    kind: Any = "portable" if path == "eager" else path
                     for op in args.ops.split(","):
                         x, axes = (
                             (flat, None)
@@ -96,14 +100,14 @@ def main() -> None:
                         if op == "cumsum":
 
                             def ex(a: Any) -> Any:
-                                return _exact.cumsum(be, a, 0, dt, path=path)  # noqa: B023
+                                return _exact.cumsum(be, a, 0, dt, path=kind)  # noqa: B023
 
                             def nat(a: Any) -> Any:
                                 return native["cumsum"](a)  # noqa: B023
                         else:
 
                             def ex(a: Any) -> Any:
-                                return _exact.sum(be, a, axes, False, dt, path=path)  # noqa: B023
+                                return _exact.sum(be, a, axes, False, dt, path=kind)  # noqa: B023
 
                             def nat(a: Any) -> Any:
                                 return native["sum"](a, axes)  # noqa: B023

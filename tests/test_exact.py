@@ -288,6 +288,33 @@ def test_jit_picks_host_kernels_on_cpu_only(fwk: Framework) -> None:
 
 
 @pytest.mark.parametrize("fwk", ["jax", "jax_x64"], indirect=True)
+def test_eager_jax_runs_the_portable_path_as_one_cached_program(
+    fwk: Framework, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Op by op, eager JAX compiled each of the portable path's ~140 ops for every new shape and
+    # dispatched them one at a time; JaxBackend.run_compiled runs it as one jax.jit program,
+    # cached per (spec, shape, dtype), least recently used evicted.
+    from unireduce.backends import jax as jb
+
+    monkeypatch.setattr(jb, "_COMPILED", type(jb._COMPILED)())
+    monkeypatch.setattr(jb, "_COMPILED_MAX", 2)
+    x = _all_cases("float32")
+    t = fwk.make(x, "float32")
+    be = backend_of(t)
+    for _ in range(2):
+        got = fwk.to_numpy(_exact.sum(be, t, (2,), False, "float32", path="portable"))
+        _assert_bits(got, exact_sum_along(x, (2,), False, "float32"), "eager sum")
+    assert len(jb._COMPILED) == 1
+    (program,) = jb._COMPILED.values()
+    assert program._cache_size() == 1  # one jax.jit program, compiled once
+    got = fwk.to_numpy(_exact.cumsum(be, t, 1, "float32", path="portable"))
+    _assert_bits(got, exact_cumsum_along(x, 1, "float32"), "eager cumsum")
+    t2 = fwk.make(x[:3], "float32")
+    _exact.sum(be, t2, (2,), False, "float32", path="portable")
+    assert len(jb._COMPILED) == 2 and program not in jb._COMPILED.values()
+
+
+@pytest.mark.parametrize("fwk", ["jax", "jax_x64"], indirect=True)
 @pytest.mark.parametrize("op", ["sum", "cumsum", "vmap"])
 def test_jax_export_for_cpu_takes_the_portable_path(fwk: Framework, op: str) -> None:
     # jax.export refuses custom calls without compatibility guarantees (our FFI targets), so an
