@@ -176,7 +176,8 @@ class JaxBackend(Backend):
         """A concrete ``x``: ``fn`` as one ``jax.jit`` program, cached per ``key`` and dtype.
         Op by op, eager JAX compiled each of the portable path's ~140 ops for every new shape
         (8-11 s for a (8, 4, 50) float16 sum) and then dispatched them one at a time: a float32
-        sum of 10**6 took 49 ms a call, 3 ms as one program (``benchmarks/exact.py --paths eager``).
+        sum of 10**6 took 33.2 ms a call, 2.8 ms as one program (``benchmarks/exact.py --paths
+        eager``, docs/exact.md).
         """
         if self.is_traced(x):
             return fn(x)
