@@ -277,6 +277,32 @@ class JaxBackend(Backend):
             return super().cond(pred, true_fn, false_fn)
         return self.jax.lax.cond(pred, true_fn, false_fn)
 
+    def scan(
+        self,
+        body: Callable[[Any, Any, tuple[Any, ...]], tuple[Any, tuple[Any, ...]]],
+        init: Any,
+        xs: tuple[Any, ...],
+        n: int,
+        reverse: bool = False,
+    ) -> tuple[Any, tuple[Any, ...]]:
+        """Traced and at least ``_ROLL_MIN`` steps: one ``lax.scan`` (``body`` traced once;
+        lists in ``xs`` stacked). Unrolled, the exact integer route's loops over its 66 digit
+        windows (float64 in int64 lanes) made that route of a float64 cumsum of (8, 200) a program
+        of 6,348 lines of StableHLO that XLA compiled in 21.7 s; rolled, 601 lines, 1.4 s. Short
+        loops stay unrolled: rolled, float16's 3 windows compiled in 1.4 s against 0.4 s
+        (``benchmarks/compile.py``, docs/exact.md)."""
+        jax, jnp = self.jax, self.jnp
+        leaves = jax.tree_util.tree_leaves((init, xs))
+        if n < _ROLL_MIN or not any(self.is_traced(v) for v in leaves):
+            return super().scan(body, init, xs, n, reverse)
+        stacked = tuple(jnp.stack(x) if isinstance(x, list) else x for x in xs)
+
+        def step(carry: Any, a: tuple[Any, ...]) -> tuple[Any, tuple[Any, ...]]:
+            return body(carry, a[0], a[1:])
+
+        idx = jnp.arange(n, dtype=jnp.int32)
+        return tuple(jax.lax.scan(step, init, (idx, *stacked), length=n, reverse=reverse))
+
     def guard(self, y: Any, bad: Any, err: Exception) -> Any:
         """``y``; a host callback raises ``err`` when the compiled code runs if ``bad`` holds.
 
@@ -303,6 +329,9 @@ def _add_all(a: tuple[Any, ...], b: tuple[Any, ...]) -> tuple[Any, ...]:
 
 
 _ROUTE: list[Any] = []
+
+# JaxBackend.scan rolls loops of at least this many steps (benchmarks/compile.py).
+_ROLL_MIN = 32
 
 # JaxBackend.run_compiled's programs, least recently used first.
 _COMPILED: OrderedDict[Any, Any] = OrderedDict()

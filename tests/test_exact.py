@@ -314,6 +314,42 @@ def test_eager_jax_runs_the_portable_path_as_one_cached_program(
     assert len(jb._COMPILED) == 2 and program not in jb._COMPILED.values()
 
 
+@pytest.mark.parametrize("fwk", ["jax_x64"], indirect=True)
+@pytest.mark.parametrize("case", ["range", "random"])
+@pytest.mark.parametrize("cumulative", [False, True], ids=["sum", "cumsum"])
+def test_jitted_integer_route_traces_one_window(
+    fwk: Framework, case: str, cumulative: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Unrolled, the integer route's loops over its 66 digit windows (float64 in int64 lanes)
+    # made a program whose compilation took 21.7 s for a float64 cumsum of (8, 200); under
+    # jax.jit Backend.scan traces the window once (lax.scan), and the rolled loop skips the
+    # windows no row reaches ("random" needs a few, "range" all of them). Loops shorter than
+    # backends/jax.py's _ROLL_MIN (the 9 to 18 windows of float32 and narrower) stay unrolled.
+    import jax
+
+    from unireduce._exact import _portable
+    from unireduce._exact._formats import FORMATS
+
+    dt = "float64"
+    x = _data(case, dt, (3, 300))
+    t = fwk.make(x, dt)
+    be = backend_of(t)
+    calls = []
+    window_sums = _portable._window_sums
+
+    def counted(*a: Any, **kw: Any) -> Any:
+        calls.append(1)
+        return window_sums(*a, **kw)
+
+    monkeypatch.setattr(_portable, "_window_sums", counted)
+    monkeypatch.setattr(be, "fused_reductions", lambda: False)  # the sums' loop too
+    f = jax.jit(lambda a: _portable._float_rows_exact(be, a, FORMATS[dt], cumulative))
+    got = np.asarray(f(t))
+    assert len(calls) == 1, f"the window was traced {len(calls)} times"
+    want = exact_cumsum_along(x, 1, dt) if cumulative else exact_sum_along(x, (1,), False, dt)
+    _assert_bits(got, want, f"jitted integer route, {case}")
+
+
 @pytest.mark.parametrize("fwk", ["jax", "jax_x64"], indirect=True)
 @pytest.mark.parametrize("op", ["sum", "cumsum", "vmap"])
 def test_jax_export_for_cpu_takes_the_portable_path(fwk: Framework, op: str) -> None:

@@ -352,6 +352,34 @@ class Backend(abc.ABC):
             return true_fn() if bool(self.to_python(pred)) else false_fn()
         return self.where(pred, true_fn(), false_fn())
 
+    def scan(
+        self,
+        body: Callable[[Any, Any, tuple[Any, ...]], tuple[Any, tuple[Array, ...]]],
+        init: Any,
+        xs: tuple[Any, ...],
+        n: int,
+        reverse: bool = False,
+    ) -> tuple[Any, tuple[Any, ...]]:
+        """``carry, ys[j] = body(carry, j, (x[j] for x in xs))`` for ``j`` in ``range(n)``
+        (downwards if ``reverse``), from ``carry = init``: the last carry and ``body``'s outputs,
+        each indexable by ``j``. Every ``x`` in ``xs`` is a list of ``n`` arrays or such an
+        output. The default unrolls a Python loop (``j`` an int, outputs lists); an adapter
+        whose compiler has loops may trace ``body`` once (``j`` then a 0-d int32 array, outputs
+        stacked arrays; JAX: ``lax.scan``), so a program holds one copy of it, not ``n``.
+
+        >>> import numpy as np
+        >>> from unireduce._registry import backend_of
+        >>> be = backend_of(np.zeros(1))
+        >>> carry, (ys,) = be.scan(lambda c, j, x: (c + x[0], (c * j,)), 0, ([1, 2, 3],), 3)
+        >>> carry, ys
+        (6, [0, 1, 6])
+        """
+        out: list[tuple[Array, ...]] = [()] * n
+        for j in range(n - 1, -1, -1) if reverse else range(n):
+            init, out[j] = body(init, j, tuple(x[j] for x in xs))
+        width = len(out[0]) if n else 0
+        return init, tuple([y[i] for y in out] for i in range(width))
+
     def barrier(self, x: Array, *after: Array) -> Array:
         """``x``, unchanged, as a point a compiler must not optimize across: ops on the result
         are not merged with ops on ``x``'s producers, and they run after ``after`` exist. The

@@ -189,7 +189,8 @@ def _float_rows_exact(be: Backend, x2: Array, fmt: Fmt, cumulative: bool) -> Arr
     top = kmax_row + p  # bits of every element lie below ``top`` (k units)
     kmin_row = -be.max(be.where(nonzero, -k, -(fmt.kmax + 1)), (1,), True)
     static_g = -(-(fmt.kmax + p) // lanes.w)
-    need = _concrete_int(be, be.max(top - kmin_row, None, False))
+    need_arr = be.max(top - kmin_row, None, False)
+    need = _concrete_int(be, need_arr)
     g = static_g if need is None else max(1, min(static_g, -(-need // lanes.w)))
 
     # One variadic reduction for every window's digits where the backend has one: XLA CPU
@@ -203,8 +204,9 @@ def _float_rows_exact(be: Backend, x2: Array, fmt: Fmt, cumulative: bool) -> Arr
         sig, k = _pad_last(be, sig, r), _pad_last(be, k, r)  # zero significands add nothing
         neg = be.concat([neg, neg[:, :r] & False], 1) if r else neg
     mask_arr = sig * 0 + lanes.mask
+    zero = sig * 0 if cumulative else be.reshape(kmax_row * 0, (m,))
 
-    def digits(j: int) -> Array:
+    def digits(j: Any) -> Array:
         base = top - lanes.w * (j + 1)
         dd = k - base
         left = be.clip(dd, 0, lanes.w)
@@ -214,58 +216,85 @@ def _float_rows_exact(be: Backend, x2: Array, fmt: Fmt, cumulative: bool) -> Arr
         )
         return be.where(neg, -digit, digit)
 
+    # Columns: ``head`` has weight 2**top, ``tail[j]`` 2**(top - w(j+1)); window j's sums land
+    # in tail[j] (``lo``) and one column up (``hi``). The loops over columns go through
+    # Backend.scan, which a compiler with loops traces once.
+    tail: Any
     if fused:
         sums = _window_sums_fused(be, [digits(j) for j in range(g)], lanes, k_len)
-    cols: list[Array | None] = [None] * (g + 1)
-    for j in range(g):
-        if fused:
-            lo, hi = sums[j]
-        else:
-            lo, hi = _window_sums(be, digits(j), lanes, cumulative, k_len)
-        cols[j + 1] = lo if cols[j + 1] is None else cols[j + 1] + lo
-        if hi is not None:
-            cols[j] = hi if cols[j] is None else cols[j] + hi
+        his = [hi for _, hi in sums[1:]] + [None]
+        tail = [lo if hi is None else lo + hi for (lo, _), hi in zip(sums, his, strict=True)]
+        head = zero if sums[0][1] is None else sums[0][1]
+    else:
+        # Traced, g is the static window count; a rolled loop (j traced) skips at run time the
+        # windows below every row's lowest bit (their digits are zero).
+        w_log = lanes.w.bit_length() - 1
+        gneed = be.shift_right(need_arr + (lanes.w - 1), w_log) if need is None else None
 
-    full = _normalize(be, cols, lanes)
-    negative = full[0] < 0
-    full = _normalize(be, [be.where(negative, -c, c) for c in full], lanes)
+        def window(j: Any) -> tuple[Array, Array]:
+            lo, hi = _window_sums(be, digits(j), lanes, cumulative, k_len)
+            return lo, zero if hi is None else hi
+
+        def window_step(below: Array, j: Any, _: tuple[Any, ...]) -> tuple[Array, tuple[Array]]:
+            if gneed is not None and not isinstance(j, int):
+                lo, hi = be.cond(j >= gneed, lambda: (zero, zero), lambda: window(j))
+            else:
+                lo, hi = window(j)
+            return hi, (lo + below,)
+
+        head, (tail,) = be.scan(window_step, zero, (), g, reverse=True)
+
+    def carry_step(t: Array, j: Any, x: tuple[Any, ...]) -> tuple[Array, tuple[Array]]:
+        v = x[0] + t
+        return be.shift_right(v, lanes.w), (be.bitwise_and(v, lanes.mask),)
+
+    t, (tail,) = be.scan(carry_step, zero, (tail,), g, reverse=True)
+    head = head + t
+    negative = head < 0
+
+    def magnitude_step(t: Array, j: Any, x: tuple[Any, ...]) -> tuple[Array, tuple[Array]]:
+        v = be.where(negative, -x[0], x[0]) + t
+        return be.shift_right(v, lanes.w), (be.bitwise_and(v, lanes.mask),)
+
+    t, (tail,) = be.scan(magnitude_step, zero, (tail,), g, reverse=True)
+    head = be.where(negative, -head, head) + t
     if not cumulative:
         top = be.reshape(top, (m,))
 
     # Top nonzero digit and its base.
-    dtop = full[g]
-    btop = top - lanes.w * g + dtop * 0
-    for c in range(g - 1, -1, -1):
-        nz = full[c] != 0
-        dtop = be.where(nz, full[c], dtop)
-        btop = be.where(nz, top - lanes.w * c + dtop * 0, btop)
-    zero = dtop == 0
+    def top_step(c: tuple[Array, Array], j: Any, x: tuple[Any, ...]) -> tuple[Any, tuple[()]]:
+        nz = x[0] != 0
+        return (be.where(nz, x[0], c[0]), be.where(nz, top - lanes.w * (j + 1) + zero, c[1])), ()
+
+    (dtop, btop), _ = be.scan(top_step, (zero, top - lanes.w * g + zero), (tail,), g, True)
+    nz = head != 0
+    dtop = be.where(nz, head, dtop)
+    btop = be.where(nz, top + zero, btop)
+    zero_sum = dtop == 0
     lead = btop + _bitlen(be, dtop, lanes) - 1
     # Past the finite range the result is inf; clipping q keeps the lanes from overflowing.
     ovf = lead - (p - 1) >= fmt.emask - 1
     q = be.clip(lead - (p - 1), 0, fmt.emask - 1)
-    s0 = None
-    s1 = None
-    sticky = None
-    for c in range(g + 1):
-        base_c = top - lanes.w * c
+
+    def terms(col: Array, base_c: Array) -> tuple[Array, Array, Array]:
         e = base_c - q
-        a = _shift(be, full[c], e, lanes)
-        b = _shift(be, full[c], e + 1, lanes)
         n = be.clip(q - 1 - base_c, 0, lanes.bits - 2)
-        st = (full[c] - be.shift_left(be.shift_right(full[c], n), n)) != 0
-        s0 = a if s0 is None else s0 + a
-        s1 = b if s1 is None else s1 + b
-        sticky = st if sticky is None else sticky | st
-    assert s0 is not None and s1 is not None and sticky is not None
+        sticky = (col - be.shift_left(be.shift_right(col, n), n)) != 0
+        return _shift(be, col, e, lanes), _shift(be, col, e + 1, lanes), sticky
+
+    def round_step(c: tuple[Array, ...], j: Any, x: tuple[Any, ...]) -> tuple[Any, tuple[()]]:
+        a, b, st = terms(x[0], top - lanes.w * (j + 1))
+        return (c[0] + a, c[1] + b, c[2] | st), ()
+
+    (s0, s1, sticky), _ = be.scan(round_step, terms(head, top), (tail,), g)
     rbit = be.bitwise_and(s1, 1)
     odd = be.bitwise_and(s0, 1)
     inc = rbit * be.where(sticky, 1, odd)
     bits = be.shift_left(q, p - 1) + s0 + inc
     bits = be.where(ovf, fmt.inf_bits, be.clip(bits, 0, fmt.inf_bits))
-    bits = be.where(zero, 0, bits)
+    bits = be.where(zero_sum, 0, bits)
     sgn = -(1 << (fmt.nbits - 1))
-    signed = negative | (zero & ~not_all_negzero)
+    signed = negative | (zero_sum & ~not_all_negzero)
     out = be.where(signed, bits + sgn, bits)
     out = be.where(any_pinf, fmt.inf_bits, out)
     out = be.where(any_ninf, fmt.inf_bits + sgn, out)
