@@ -17,7 +17,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import Any, ClassVar
 
-from unireduce._backend import Backend, Capabilities
+from unireduce._backend import Backend, Capabilities, ScanBody
 from unireduce._dtypes import ALL_DTYPES as _NAMES
 
 __all__ = ["JaxBackend"]
@@ -278,12 +278,7 @@ class JaxBackend(Backend):
         return self.jax.lax.cond(pred, true_fn, false_fn)
 
     def scan(
-        self,
-        body: Callable[[Any, Any, tuple[Any, ...]], tuple[Any, tuple[Any, ...]]],
-        init: Any,
-        xs: tuple[Any, ...],
-        n: int,
-        reverse: bool = False,
+        self, body: ScanBody, init: Any, xs: tuple[Any, ...], n: int, reverse: bool = False
     ) -> tuple[Any, tuple[Any, ...]]:
         """Traced and at least ``_ROLL_MIN`` steps: one ``lax.scan`` (``body`` traced once;
         lists in ``xs`` stacked). Unrolled, the exact integer route's loops over its 66 digit

@@ -314,19 +314,21 @@ def test_eager_jax_runs_the_portable_path_as_one_cached_program(
     assert len(jb._COMPILED) == 2 and program not in jb._COMPILED.values()
 
 
-@pytest.mark.parametrize("fwk", ["jax_x64"], indirect=True)
+ROLLED = [("jax_x64", "jax.jit"), ("tensorflow", "tf.function"), ("tensorflow", "xla")]
+
+
+@pytest.mark.parametrize(("fwk", "compiler"), ROLLED, indirect=["fwk"])
 @pytest.mark.parametrize("case", ["range", "random"])
 @pytest.mark.parametrize("cumulative", [False, True], ids=["sum", "cumsum"])
-def test_jitted_integer_route_traces_one_window(
-    fwk: Framework, case: str, cumulative: bool, monkeypatch: pytest.MonkeyPatch
+def test_compiled_integer_route_traces_one_window(
+    fwk: Framework, compiler: str, case: str, cumulative: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Unrolled, the integer route's loops over its 66 digit windows (float64 in int64 lanes)
-    # made a program whose compilation took 21.7 s for a float64 cumsum of (8, 200); under
-    # jax.jit Backend.scan traces the window once (lax.scan), and the rolled loop skips the
-    # windows no row reaches ("random" needs a few, "range" all of them). Loops shorter than
-    # backends/jax.py's _ROLL_MIN (the 9 to 18 windows of float32 and narrower) stay unrolled.
-    import jax
-
+    # made programs that took 21.7 s (jax.jit) and 26 s (tf.function(jit_compile=True)) to
+    # compile for a float64 cumsum of (8, 200); Backend.scan traces the window once
+    # (lax.scan, tf.while_loop), and the rolled loop skips the windows no row reaches ("random"
+    # needs a few, "range" all of them). Loops shorter than _ROLL_MIN (the 2 to 18 windows of
+    # float32 and narrower formats) stay unrolled.
     from unireduce._exact import _portable
     from unireduce._exact._formats import FORMATS
 
@@ -343,11 +345,24 @@ def test_jitted_integer_route_traces_one_window(
 
     monkeypatch.setattr(_portable, "_window_sums", counted)
     monkeypatch.setattr(be, "fused_reductions", lambda: False)  # the sums' loop too
-    f = jax.jit(lambda a: _portable._float_rows_exact(be, a, FORMATS[dt], cumulative))
-    got = np.asarray(f(t))
-    assert len(calls) == 1, f"the window was traced {len(calls)} times"
+
+    def rows(a: Any) -> Any:
+        return _portable._float_rows_exact(be, a, FORMATS[dt], cumulative)
+
+    if compiler == "jax.jit":
+        import jax
+
+        f = jax.jit(rows)
+    else:
+        import tensorflow as tf
+
+        rows = tf.autograph.experimental.do_not_convert(rows)  # as the public functions
+        f = tf.function(rows, jit_compile=compiler == "xla")
+    got = fwk.to_numpy(f(t))
+    # tf.while_loop: once for the outputs' dtypes and shapes, once as the loop body.
+    assert len(calls) == (1 if compiler == "jax.jit" else 2), f"traced {len(calls)} times"
     want = exact_cumsum_along(x, 1, dt) if cumulative else exact_sum_along(x, (1,), False, dt)
-    _assert_bits(got, want, f"jitted integer route, {case}")
+    _assert_bits(got, want, f"{compiler} integer route, {case}")
 
 
 @pytest.mark.parametrize("fwk", ["jax", "jax_x64"], indirect=True)

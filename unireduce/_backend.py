@@ -36,6 +36,8 @@ __all__ = ["Backend", "Capabilities"]
 
 Array = Any
 NativeDType = Any
+# Backend.scan's body: (carry, j, this step's xs) -> (carry, this step's outputs).
+ScanBody = Callable[[Any, Any, tuple[Any, ...]], tuple[Any, tuple[Any, ...]]]
 
 
 class Backend(abc.ABC):
@@ -354,7 +356,7 @@ class Backend(abc.ABC):
 
     def scan(
         self,
-        body: Callable[[Any, Any, tuple[Any, ...]], tuple[Any, tuple[Array, ...]]],
+        body: ScanBody,
         init: Any,
         xs: tuple[Any, ...],
         n: int,
