@@ -277,19 +277,11 @@ class JaxBackend(Backend):
             return super().cond(pred, true_fn, false_fn)
         return self.jax.lax.cond(pred, true_fn, false_fn)
 
-    def scan(
-        self, body: ScanBody, init: Any, xs: tuple[Any, ...], n: int, reverse: bool = False
+    def rolled_scan(
+        self, body: ScanBody, init: Any, xs: tuple[Any, ...], n: int, reverse: bool
     ) -> tuple[Any, tuple[Any, ...]]:
-        """Traced and at least ``_ROLL_MIN`` steps: one ``lax.scan`` (``body`` traced once;
-        lists in ``xs`` stacked). Unrolled, the exact integer route's loops over its 66 digit
-        windows (float64 in int64 lanes) made that route of a float64 cumsum of (8, 200) a program
-        of 6,348 lines of StableHLO that XLA compiled in 21.7 s; rolled, 601 lines, 1.4 s. Short
-        loops stay unrolled: rolled, float16's 3 windows compiled in 1.4 s against 0.4 s
-        (``benchmarks/compile.py``, docs/exact.md)."""
+        """One ``lax.scan`` (lists in ``xs`` stacked)."""
         jax, jnp = self.jax, self.jnp
-        leaves = jax.tree_util.tree_leaves((init, xs))
-        if n < _ROLL_MIN or not any(self.is_traced(v) for v in leaves):
-            return super().scan(body, init, xs, n, reverse)
         stacked = tuple(jnp.stack(x) if isinstance(x, list) else x for x in xs)
 
         def step(carry: Any, a: tuple[Any, ...]) -> tuple[Any, tuple[Any, ...]]:
@@ -324,9 +316,6 @@ def _add_all(a: tuple[Any, ...], b: tuple[Any, ...]) -> tuple[Any, ...]:
 
 
 _ROUTE: list[Any] = []
-
-# JaxBackend.scan rolls loops of at least this many steps (benchmarks/compile.py).
-_ROLL_MIN = 32
 
 # JaxBackend.run_compiled's programs, least recently used first.
 _COMPILED: OrderedDict[Any, Any] = OrderedDict()

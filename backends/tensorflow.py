@@ -264,18 +264,15 @@ class TensorFlowBackend(Backend):
         # Eager tf.cond runs the taken branch only; in a graph (and under XLA) it is a conditional.
         return self.tf.cond(pred, true_fn, false_fn)
 
-    def scan(
-        self, body: ScanBody, init: Any, xs: tuple[Any, ...], n: int, reverse: bool = False
+    def rolled_scan(
+        self, body: ScanBody, init: Any, xs: tuple[Any, ...], n: int, reverse: bool
     ) -> tuple[Any, tuple[Any, ...]]:
-        """In a graph and at least ``_ROLL_MIN`` steps: one ``tf.while_loop`` writing
-        ``TensorArray`` outputs (``body`` traced once more for their dtypes and shapes; ``j`` an
-        int64 tensor, as TF does not promote int32 against the int64 lanes). Unrolled, the exact
-        integer route of a float64 cumsum of (8, 200) took 26 s to its first result under
-        ``tf.function(jit_compile=True)`` and 9.7 s without XLA (docs/exact.md)."""
+        """One ``tf.while_loop`` writing ``TensorArray`` outputs (``body`` traced once more for
+        their dtypes and shapes; ``j`` an int64 tensor, as TF does not promote int32 against
+        the int64 lanes). Unrolled, the exact integer route of a float64 cumsum of (8, 200)
+        took 21.6 s to its first result under ``tf.function(jit_compile=True)``, rolled 2.1 s
+        (``benchmarks/compile.py``, docs/exact.md)."""
         tf = self.tf
-        leaves = tf.nest.flatten((init, xs))
-        if n < _ROLL_MIN or not any(self.is_traced(v) for v in leaves):
-            return super().scan(body, init, xs, n, reverse)
         stacked = tuple(tf.stack(x) if isinstance(x, list) else x for x in xs)
         _, first = body(init, tf.constant(0, tf.int64), tuple(x[0] for x in stacked))
         outs = tuple(tf.TensorArray(y.dtype, size=n, element_shape=y.shape) for y in first)
@@ -308,10 +305,6 @@ class TensorFlowBackend(Backend):
         check = tf.debugging.Assert(tf.logical_not(bad), [f"{type(err).__name__}: {err}"])
         with tf.control_dependencies([check]):
             return tf.identity(y)
-
-
-# TensorFlowBackend.scan rolls loops of at least this many steps (as JaxBackend.scan).
-_ROLL_MIN = 32
 
 
 def _add_all(*ab: Any) -> tuple[Any, ...]:

@@ -327,7 +327,7 @@ def test_compiled_integer_route_traces_one_window(
     # made programs that took 21.7 s (jax.jit) and 26 s (tf.function(jit_compile=True)) to
     # compile for a float64 cumsum of (8, 200); Backend.scan traces the window once
     # (lax.scan, tf.while_loop), and the rolled loop skips the windows no row reaches ("random"
-    # needs a few, "range" all of them). Loops shorter than _ROLL_MIN (the 2 to 18 windows of
+    # needs a few, "range" all of them). Loops shorter than SCAN_ROLL_MIN (the 2 to 18 windows of
     # float32 and narrower formats) stay unrolled.
     from unireduce._exact import _portable
     from unireduce._exact._formats import FORMATS

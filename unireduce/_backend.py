@@ -38,6 +38,18 @@ Array = Any
 NativeDType = Any
 # Backend.scan's body: (carry, j, this step's xs) -> (carry, this step's outputs).
 ScanBody = Callable[[Any, Any, tuple[Any, ...]], tuple[Any, tuple[Any, ...]]]
+# Backend.scan rolls traced loops of at least this many steps. Unrolled, the exact integer
+# route's 66 digit windows (float64 in int64 lanes) took XLA 21.7 s to compile for a cumsum of
+# (8, 200), rolled 1.4 s; rolled, float16's 3 windows compiled in 1.4 s against 0.4 s unrolled
+# (benchmarks/compile.py, docs/exact.md).
+SCAN_ROLL_MIN = 32
+
+
+def _leaves(tree: Any) -> list[Any]:
+    """The non-container leaves of nested tuples and lists."""
+    if isinstance(tree, (tuple, list)):
+        return [leaf for item in tree for leaf in _leaves(item)]
+    return [tree]
 
 
 class Backend(abc.ABC):
@@ -355,19 +367,14 @@ class Backend(abc.ABC):
         return self.where(pred, true_fn(), false_fn())
 
     def scan(
-        self,
-        body: ScanBody,
-        init: Any,
-        xs: tuple[Any, ...],
-        n: int,
-        reverse: bool = False,
+        self, body: ScanBody, init: Any, xs: tuple[Any, ...], n: int, reverse: bool = False
     ) -> tuple[Any, tuple[Any, ...]]:
         """``carry, ys[j] = body(carry, j, (x[j] for x in xs))`` for ``j`` in ``range(n)``
         (downwards if ``reverse``), from ``carry = init``: the last carry and ``body``'s outputs,
         each indexable by ``j``. Every ``x`` in ``xs`` is a list of ``n`` arrays or such an
-        output. The default unrolls a Python loop (``j`` an int, outputs lists); an adapter
-        whose compiler has loops may trace ``body`` once (``j`` then a 0-d int32 array, outputs
-        stacked arrays; JAX: ``lax.scan``), so a program holds one copy of it, not ``n``.
+        output. Traced loops of at least ``SCAN_ROLL_MIN`` steps go to :meth:`rolled_scan`
+        (``body`` traced once, ``j`` a 0-d integer array, outputs stacked arrays) where the
+        adapter has one; otherwise a Python loop unrolls (``j`` an int, outputs lists).
 
         >>> import numpy as np
         >>> from unireduce._registry import backend_of
@@ -376,11 +383,22 @@ class Backend(abc.ABC):
         >>> carry, ys
         (6, [0, 1, 6])
         """
+        if n >= SCAN_ROLL_MIN and any(self.is_traced(v) for v in _leaves((init, xs))):
+            rolled = self.rolled_scan(body, init, xs, n, reverse)
+            if rolled is not None:
+                return rolled
         out: list[tuple[Array, ...]] = [()] * n
         for j in range(n - 1, -1, -1) if reverse else range(n):
             init, out[j] = body(init, j, tuple(x[j] for x in xs))
         width = len(out[0]) if n else 0
         return init, tuple([y[i] for y in out] for i in range(width))
+
+    def rolled_scan(
+        self, body: ScanBody, init: Any, xs: tuple[Any, ...], n: int, reverse: bool
+    ) -> tuple[Any, tuple[Any, ...]] | None:
+        """:meth:`scan` as one loop of the compiler tracing ``body`` (``lax.scan``,
+        ``tf.while_loop``), or ``None`` where there is none (the default)."""
+        return None
 
     def barrier(self, x: Array, *after: Array) -> Array:
         """``x``, unchanged, as a point a compiler must not optimize across: ops on the result
