@@ -830,6 +830,88 @@ def test_cumsum_fast_route_certifies_under_jit(fwk: Framework) -> None:
     assert np.asarray(fwk.to_numpy(ok)).tolist() == [True] * 4
 
 
+def _three_word_rows(rng: np.random.Generator) -> tuple[np.ndarray, list[bool]]:
+    """float32 rows of 100 whose exact prefixes need three float32 words (bits 2**-24 and
+    2**-60 below the leading one) next to float32 rounding boundaries, and whether each row's
+    float32 cascade rounds every prefix right (those must be certified in float32 work)."""
+    k = 100
+    t, s = 2.0**-24, 2.0**-60
+    fixed = [
+        ([1.0, t, -s], True),  # 1 + 2**-24 - 2**-60: just below the tie, rounds to 1
+        ([-1.0, -t, s], True),
+        ([1.0, -t / 2, s], True),  # below a power of two: the boundary is a quarter ulp away
+        ([3.0, t * 2, -s, 1.0], True),  # into a new binade
+        ([1.0, t, s, -s], False),  # 1 + 2**-24 + 2**-60 rounds up; the cascade holds 1
+    ]
+    rows, right = [], []
+    for head, ok in fixed:
+        rows.append(np.pad(head, (0, k - len(head))))
+        right.append(ok)
+    mags = 2.0 ** np.array([0, -23, -24, -25, -47, -48, -49, -60, -61])
+    for _ in range(12):
+        x = rng.choice(mags, k) * rng.choice([-3.0, -1.0, 1.0, 3.0], k)
+        rows.append(x)
+        right.append(False)  # unknown: only soundness is checked
+    return np.array(rows, np.float32), right
+
+
+@pytest.mark.parametrize("fwk", ["numpy", "jax"], indirect=True)
+def test_cumsum_float32_work_certifies_three_word_prefixes(
+    fwk: Framework, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Float32 work (JAX with x64 off, TPUs; forced on NumPy by hiding float64) holds a prefix
+    # as y + e + f. Where that sum is exact it is compared with the rounding boundary exactly:
+    # counting f as error refused every long row of normal float32 data (the 10**7-element row
+    # of benchmarks/exact.py took the integer route, 49x jnp.cumsum).
+    x, right = _three_word_rows(np.random.default_rng(11))
+    t = fwk.make(x, "float32")
+    be = backend_of(t)
+    if fwk.id == "numpy":
+        held = be.supported_dtypes() - {"float64"}
+        monkeypatch.setattr(be, "supported_dtypes", lambda: held)
+    fmt = _portable.FORMATS["float32"]
+    assert _portable._cum_work(be, fmt).comps == 3
+    run = _jit(fwk, lambda a: _portable._quick_cum_rows(be, a, fmt)) if fwk.id == "jax" else None
+    yo, ok = (
+        fwk.to_numpy(v) for v in (run or (lambda a: _portable._quick_cum_rows(be, a, fmt)))(t)
+    )
+    want = exact_cumsum_along(x, 1, "float32")
+    same = (_bits(np.asarray(yo)) == _bits(want)).all(axis=1)
+    assert not (ok & ~same).any(), f"rows {np.flatnonzero(ok & ~same)} certified but wrong"
+    assert ok[np.array(right)].all(), f"rows {np.flatnonzero(np.array(right) & ~ok)} refused"
+
+
+@pytest.mark.parametrize("fwk", ["numpy", "jax"], indirect=True)
+def test_certificate_of_three_exact_words(fwk: Framework) -> None:
+    # V = y + e + f exactly (float32 words): certified exactly when y is V correctly rounded,
+    # ties to even included, also next to powers of two, where the boundary below is a quarter
+    # ulp away.
+    rng = np.random.default_rng(12)
+    n = 4000
+    y = (rng.integers(1 << 23, 1 << 24, n) * 2.0 ** rng.integers(-40, 40, n)).astype(np.float32)
+    y[::4] = 2.0 ** rng.integers(-40, 40, n // 4 + (n % 4 > 0))  # powers of two
+    y[1::2] *= -1
+    ulp = np.spacing(np.abs(y)).astype(np.float64)
+    frac = rng.choice([0.5, -0.5, 0.25, -0.25, 0.5 - 2**-20, -0.25 + 2**-20, 0.0], n)
+    e = (frac * ulp).astype(np.float32)
+    f = (rng.choice([0.0, 1.0, -1.0], n) * ulp * 2.0 ** -rng.integers(20, 40, n)).astype(np.float32)
+    words = np.stack([y, e, f], 1)
+    want = exact_sum_along(words, (1,), False, "float32")
+    assert (want != y).any() and (want == y).any()
+    be = backend_of(fwk.make(y, "float32"))
+    fmt = _portable.FORMATS["float32"]
+    ty, te, tf_ = (fwk.make(v, "float32") for v in (y, e, f))
+
+    def cert(a: Any, b: Any, c: Any) -> Any:
+        return _portable._certify(be, a, b, abs(c), fmt, fmt, exact=a == a, third=c)
+
+    run = _jit(fwk, cert) if fwk.id == "jax" else cert
+    yo, ok = (np.asarray(fwk.to_numpy(v)) for v in run(ty, te, tf_))
+    right = _bits(yo) == _bits(want)
+    assert not (ok & ~right).any(), f"certified wrong: {words[ok & ~right][:3]!r}"
+    assert ok[right].all(), f"refused though right: {words[right & ~ok][:3]!r}"
+
+
 @pytest.mark.parametrize("dt", ["float16", "float32", "float64"])
 @pytest.mark.parametrize("case", [c for c, _ in REFUSED])
 def test_cumsum_certificate_on_adversarial_rows(dt: str, case: str) -> None:

@@ -767,11 +767,38 @@ def _to_odd32(be: Backend, y: Array) -> Array:
     return _round_odd(be, y32, y - be.astype(y32, be.native_dtype("float64")), FORMATS["float32"])
 
 
+def _grow(z: list[Array], b: Array) -> list[Array]:
+    """Shewchuk's Grow-Expansion: ``z + [b]`` as a nonoverlapping expansion (smallest first;
+    zeros allowed) when ``z`` is one: its sign is that of its last nonzero component."""
+    out = []
+    for c in z:
+        b, h = _two_sum(b, c)
+        out.append(h)
+    return [*out, b]
+
+
+def _top(be: Backend, z: list[Array]) -> Array:
+    """The last nonzero component of ``z`` (0 if all are): its sign is the expansion's."""
+    t = z[0]
+    for c in z[1:]:
+        t = be.where(c != 0, c, t)
+    return t
+
+
 def _certify(
-    be: Backend, y: Array, e: Array, delta: Array, fmt: Fmt, wf: Fmt, exact: Array | None = None
+    be: Backend,
+    y: Array,
+    e: Array,
+    delta: Array,
+    fmt: Fmt,
+    wf: Fmt,
+    exact: Array | None = None,
+    third: Array | None = None,
 ) -> tuple[Array, Array]:
     """``y`` rounded to ``fmt``, and whether that is certainly the exactly rounded value of ``V``,
     given ``|V - (y + e)| <= delta`` (``y``, ``e`` a TwoSum pair in the work format ``wf``).
+    Where ``exact`` holds, ``V = y + e + third`` exactly (``third`` 0 if not given) and is
+    compared with the rounding boundary exactly (``delta`` is then not read there).
 
     ``y_out`` and a quarter of its ulp must be normal (TF and XLA flush subnormals) and finite;
     NaN anywhere fails. The gap ``|y - y_out| + |e| + delta`` is computed with two roundings,
@@ -807,7 +834,18 @@ def _certify(
     de = d + e
     away = ((de > 0) == (yw > 0)) & (de != 0) & (abs(de) > delta * 2.0)
     cert = gap < be.where(pow_two & ~away, quarter, half) * (1.0 - 2.0 ** (3 - wf.p))
-    if exact is not None:
+    if exact is not None and third is not None:
+        # Where V = y + e + third exactly: V - y_out = Z = d + e + third, an expansion whose
+        # sign is exact, as is that of Z - sign(Z) * dist (|Z| - dist times sign(Z)). float32
+        # work (JAX with x64 off, TPUs) holds a prefix in three floats: counting the third as
+        # error sent every long row of normal float32 data to the integer route (issue 5).
+        z = _grow(_grow([d], e), third)
+        pos = _top(be, z) > 0
+        dist = be.where((pos == (yw > 0)) | ~pow_two, half, quarter)
+        w = _top(be, _grow(z, be.where(pos, -dist, dist)))
+        tie = (w == 0) & (be.bitwise_and(ob, 1) == 0)
+        cert = cert | (exact & ((((w < 0) == pos) & (w != 0)) | tie))
+    elif exact is not None:
         # Where V = y + e exactly: V - y_out = d + e = zh + zl exactly; compare with the boundary
         # on its side and break an exact tie to even (at the largest finite value the odd
         # significand sends it to inf, refused by ``fits``).
@@ -983,12 +1021,16 @@ def _quick_cum_rows(be: Backend, x2: Array, fmt: Fmt) -> tuple[Array, Array]:
     floor = 2.0 ** (emin + wf.p + 1)
     comps, delta = _cum_dd(be, a, wk, floor, wk.levels)
     y, e = comps[0], comps[1]
-    if len(comps) == 3:  # float32 work: the third term is exact, but the certificate takes two
-        delta = delta + abs(comps[2])
+    exact = delta == 0
+    zero = exact & (y == 0) & (e == 0)
+    third = None
+    if len(comps) == 3:  # float32 work: V = y + e + third where exact
+        third = comps[2]
+        delta = delta + abs(third)
+        zero = zero & (third == 0)
     flag = be.max(kind, (1,), True)  # (M, 1)
-    yo, ok = _certify(be, y, e, delta, fmt, wf, exact=delta == 0)
+    yo, ok = _certify(be, y, e, delta, fmt, wf, exact=exact, third=third)
     # An exact zero: +0, unless the row holds a -0 (the prefix might be all -0).
-    zero = (delta == 0) & (y == 0)
     ok = be.where(zero, flag == 0, ok) & (flag != 2)
     yo = be.where(zero, 0, yo)  # +0
     row_ok = _all(be, ok, (1,))
