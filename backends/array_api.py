@@ -254,6 +254,49 @@ class DaskBackend(ArrayAPIBackend):
 
         return da.map_blocks(_raise_if, y, bad, err=err, dtype=y.dtype, meta=y._meta)
 
+    def host_call(
+        self,
+        x: Any,
+        spec: str,
+        shape: tuple[int, ...],
+        dtype: str,
+        portable: Callable[[Any], Any] | None = None,
+    ) -> Any:
+        """Block by block (``da.map_blocks``), where every reduced axis (a cumsum's axis) of ``x``
+        lies in one chunk: each output element then comes from one NumPy block, which the host
+        kernels take without a copy, so the result does not depend on the chunking. Else ``None``
+        (the portable path, across chunks; so for blocks of other libraries, e.g. CuPy).
+        The portable path ran about 90x dask's own sum on 10**7 normal float64 values, and over
+        a second per 10**4 values spread over 2000 binades.
+
+        >>> import dask.array as da, numpy as np
+        >>> from unireduce._registry import backend_of
+        >>> x = da.from_array(np.array([[1e300, 1.0, -1e300]] * 4), chunks=(2, 3))
+        >>> backend_of(x).host_call(x, "sum:float64:1:0", (4,), "float64").compute().tolist()
+        [1.0, 1.0, 1.0, 1.0]
+        """
+        import functools
+
+        import dask.array as da
+        import numpy as np
+
+        from unireduce._exact import parse_spec, run_host
+
+        if type(x._meta) is not np.ndarray:
+            return None
+        op, _, red, _, keepdims = parse_spec(spec, x.ndim)
+        if any(len(x.chunks[a]) != 1 for a in red):
+            return None
+        nt = np.dtype(self.native_dtype(dtype))
+        meta = np.empty((0,) * len(shape), dtype=nt)
+        run = functools.partial(run_host, spec)
+        if op == "cumsum":
+            return da.map_blocks(run, x, dtype=nt, meta=meta)
+        if keepdims:
+            chunks = tuple((1,) if a in red else c for a, c in enumerate(x.chunks))
+            return da.map_blocks(run, x, chunks=chunks, dtype=nt, meta=meta)
+        return da.map_blocks(run, x, drop_axis=red, dtype=nt, meta=meta)
+
     def cond(self, pred: Any, true_fn: Callable[[], Any], false_fn: Callable[[], Any]) -> Any:
         """Lazily, ``true_fn()`` if ``pred`` holds, else ``false_fn()``; only one branch runs.
 

@@ -1,8 +1,9 @@
 """Exact mode (issue 5) against native mode: time ratios per backend and path, threads pinned.
 
 For each backend and path, dtype (float32, float64) and size (10**7, 10**8 by default) it times
-``sum`` over all axes, over each axis of a 2-D array (1000 rows), and ``cumsum`` of the flat array,
-and prints best-of-``--repeat`` times of native and exact mode and their ratio. Paths:
+``sum`` over all axes, over each axis of a 2-D array (1000 rows), and ``cumsum`` of the flat array
+(``cumsum_axis1``: along the rows of the 2-D array), and prints best-of-``--repeat`` times of
+native and exact mode and their ratio. Paths:
 
 * ``host``: the fused Numba kernel on the zero-copy view of a CPU array (``--threads`` threads);
   for the backend names ``torch.compile``, ``jax.jit`` and ``jax.jit_x64``, inside the compiled
@@ -15,6 +16,11 @@ and prints best-of-``--repeat`` times of native and exact mode and their ratio. 
 * ``eager``: the portable path called eagerly, outside any JIT compiler, as a user of GPU/TPU
   arrays calls it (eager JAX runs it as one cached ``jax.jit`` program,
   ``JaxBackend.run_compiled``); native eager too.
+
+The backend name ``dask`` chunks the flat array in 10 and the 2-D array in blocks of 100 whole
+rows: sums over axis 1 and ``cumsum_axis1`` then run the host kernels block by block
+(``DaskBackend.host_call``), the others the portable path across chunks (``host`` fails there);
+times include ``compute()``.
 
 Usage::
 
@@ -97,13 +103,14 @@ def main() -> None:
                             if op in ("sum_all", "cumsum")
                             else (grid, (0,) if op == "sum_axis0" else (1,))
                         )
-                        if op == "cumsum":
+                        if op.startswith("cumsum"):
+                            ax = 0 if op == "cumsum" else 1
 
                             def ex(a: Any) -> Any:
-                                return _exact.cumsum(be, a, 0, dt, path=kind)  # noqa: B023
+                                return _exact.cumsum(be, a, ax, dt, path=kind)  # noqa: B023
 
                             def nat(a: Any) -> Any:
-                                return native["cumsum"](a)  # noqa: B023
+                                return native["cumsum"](a, ax)  # noqa: B023
                         else:
 
                             def ex(a: Any) -> Any:
@@ -144,6 +151,17 @@ def _framework(name: str, threads: int) -> tuple[Any, Any, Any, dict[str, Any]]:
             None,
             {"sum": lambda a, ax: np.add.reduce(a, axis=ax), "cumsum": np.cumsum},
         )
+    if name == "dask":
+        import dask
+        import dask.array as da
+
+        dask.config.set(scheduler="threads", num_workers=threads)
+        return (
+            lambda a: da.from_array(a, chunks=a.shape[0] // 10 if a.ndim == 1 else (100, -1)),
+            lambda r: r.compute(),
+            None,
+            {"sum": lambda a, ax: da.sum(a, axis=ax), "cumsum": lambda a, ax: da.cumsum(a, ax)},
+        )
     if name in ("torch", "torch.compile"):
         import torch
 
@@ -159,7 +177,7 @@ def _framework(name: str, threads: int) -> tuple[Any, Any, Any, dict[str, Any]]:
             compiled if name == "torch.compile" else None,
             {
                 "sum": lambda a, ax: a.sum() if ax is None else a.sum(dim=ax),
-                "cumsum": lambda a: torch.cumsum(a, 0),
+                "cumsum": lambda a, ax: torch.cumsum(a, ax),
             },
         )
     if name == "tensorflow":
@@ -176,7 +194,7 @@ def _framework(name: str, threads: int) -> tuple[Any, Any, Any, dict[str, Any]]:
             lambda f: tf.function(f, jit_compile=True, autograph=False),
             {
                 "sum": lambda a, ax: tf.reduce_sum(a, axis=None if ax is None else list(ax)),
-                "cumsum": lambda a: tf.math.cumsum(a, 0),
+                "cumsum": lambda a, ax: tf.math.cumsum(a, ax),
             },
         )
     if name in ("jax", "jax_x64", "jax.jit", "jax.jit_x64"):
@@ -190,7 +208,7 @@ def _framework(name: str, threads: int) -> tuple[Any, Any, Any, dict[str, Any]]:
             jnp.asarray,
             lambda r: r.block_until_ready(),
             jax.jit,
-            {"sum": lambda a, ax: jnp.sum(a, axis=ax), "cumsum": lambda a: jnp.cumsum(a)},
+            {"sum": lambda a, ax: jnp.sum(a, axis=ax), "cumsum": lambda a, ax: jnp.cumsum(a, ax)},
         )
     raise SystemExit(f"unknown backend {name}")
 

@@ -280,6 +280,60 @@ def test_dask_results_do_not_depend_on_chunking(chunks: Any) -> None:
     _assert_bits(cs, exact_cumsum_along(x, 0, "float32"), f"dask cumsum, chunks={chunks}")
 
 
+DASK_WHOLE = [  # (shape, chunks, reduced axes): every reduced axis in one chunk
+    ((10, 60), (4, 60), (1,)),
+    ((10, 60), (1, 60), (1,)),
+    ((6, 10, 8), (6, 3, 8), (0, 2)),
+]
+
+
+@pytest.mark.parametrize("dt", ["float32", "float64", "complex128"])
+@pytest.mark.parametrize("case", ["range", "special"])
+@pytest.mark.parametrize(("shape", "chunks", "red"), DASK_WHOLE)
+def test_dask_blocks_holding_whole_rows_run_the_host_kernels(
+    monkeypatch: pytest.MonkeyPatch, dt: str, case: str, shape: Any, chunks: Any, red: Any
+) -> None:
+    # Each output then comes from one block: DaskBackend.host_call maps the host kernels over
+    # the blocks (the portable path across chunks took 54-150x dask's sum of 10**7 values).
+    da = pytest.importorskip("dask.array", reason="dask is part of unireduce[all]")
+    x = _data(case, dt, shape)
+    d = da.from_array(x, chunks=chunks)
+    be = backend_of(d)
+    calls = []
+    run_host = _exact.run_host
+
+    def counted(spec: str, a: Any) -> Any:
+        calls.append(a.shape)
+        return run_host(spec, a)
+
+    def no_portable(*args: Any) -> Any:
+        raise AssertionError("the portable path ran")
+
+    monkeypatch.setattr(_exact, "run_host", counted)
+    monkeypatch.setattr(_exact, "sum_rows", no_portable)
+    blocks = d.npartitions
+    for keep in (False, True):
+        got = np.asarray(_exact.sum(be, d, red, keep, dt).compute())
+        want = exact_sum_along(x, red, keep, dt)
+        _assert_bits(got, want, f"dask {dt} {case} sum over {red}, keepdims={keep}")
+    ax = red[-1]
+    got = np.asarray(_exact.cumsum(be, d, ax, dt).compute())
+    _assert_bits(got, exact_cumsum_along(x, ax, dt), f"dask {dt} {case} cumsum along {ax}")
+    assert len(calls) == 3 * blocks, calls
+
+
+def test_dask_split_rows_take_the_portable_path() -> None:
+    da = pytest.importorskip("dask.array", reason="dask is part of unireduce[all]")
+    x = _data("range", "float64", (4, 60))
+    d = da.from_array(x, chunks=(4, 30))
+    be = backend_of(d)
+    assert be.host_call(d, "sum:float64:1:0", (4,), "float64") is None
+    with pytest.raises(ValueError, match="host path cannot reach"):
+        _exact.sum(be, d, (1,), False, "float64", path="host")
+    got = np.asarray(_exact.sum(be, d, (1,), False, "float64").compute())
+    _assert_bits(got, exact_sum_along(x, (1,), False, "float64"), "dask rows split in two")
+
+
 @pytest.mark.parametrize("case", ["random", "range", "subnormal", "special"])
 def test_flushing_cpu_takes_the_integer_path(case: str) -> None:
     # On a CPU that flushes subnormals (``flushes()``), every kernel must skip the float
