@@ -289,18 +289,10 @@ class DaskBackend(ArrayAPIBackend):
         if any(len(x.chunks[a]) != 1 for a in red):
             return self._split_sum(x, spec, red, dtype, portable) if op == "sum" else None
         nt = np.dtype(self.native_dtype(dtype))
-        meta = np.empty((0,) * len(shape), dtype=nt)
         run = functools.partial(run_host, spec)
         if op == "cumsum":
-            return da.map_blocks(run, x, dtype=nt, meta=meta)
-        if keepdims:
-            chunks = tuple((1,) if a in red else c for a, c in enumerate(x.chunks))
-            return da.map_blocks(run, x, chunks=chunks, dtype=nt, meta=meta)
-        return da.map_blocks(run, x, drop_axis=red, dtype=nt, meta=meta)
-
-    #: Most elements (per task) of the float64 expansions a split sum gathers: blocks along the
-    #: reduced axes x (EXPANSION + 1) x the largest block of outputs; more take the portable path.
-    SPLIT_MAX = 1 << 22
+            return da.map_blocks(run, x, dtype=nt, meta=np.empty((0,) * x.ndim, dtype=nt))
+        return _map_reduced(run, x, red, keepdims, nt)
 
     def _split_sum(
         self,
@@ -315,46 +307,30 @@ class DaskBackend(ArrayAPIBackend):
         outputs, the exact sum of every block's components rounded once (``finish_partials``).
         Exact, so independent of the chunking. Where a block's partial sum overflowed float64
         (float64 data beyond 2**1024 that cancels later) the portable path runs instead
-        (:meth:`cond`). ``None`` (portable path) for complex results, without ``portable``
-        (``path="host"``), or past :attr:`SPLIT_MAX`."""
+        (:meth:`cond`). ``None`` (portable path) without ``portable`` (``path="host"``) or
+        where ``split_plan`` declines."""
         import functools
-        import math
 
         import dask.array as da
         import numpy as np
 
-        from unireduce._exact import _host, block_partials, finish_partials, parse_spec
-        from unireduce._exact._formats import FORMATS
+        from unireduce._exact import block_partials, finish_partials, parse_spec, split_plan
 
-        if portable is None or dtype not in FORMATS:
+        if portable is None:
             return None
-        n1 = _host.EXPANSION + 1
-        nblocks = math.prod(len(x.chunks[a]) for a in red)
-        widest = math.prod(max(c) for a, c in enumerate(x.chunks) if a not in red)
-        if nblocks * n1 * widest > self.SPLIT_MAX:
+        plan = split_plan(spec, x.chunks, dtype)
+        if plan is None:
             return None
-        r0 = red[0]
-        chunks = tuple(
-            ((n1 if a == r0 else 1),) * len(c) if a in red else c for a, c in enumerate(x.chunks)
-        )
+        chunks, flags = plan
         meta = np.empty((0,) * x.ndim, np.float64)
         parts = da.map_blocks(
             functools.partial(block_partials, spec), x, chunks=chunks, dtype=np.float64, meta=meta
         )
         parts = parts.rechunk(dict.fromkeys(red, -1))
-        flags = parts[
-            tuple(slice(n1 - 1, None, n1) if a == r0 else slice(None) for a in range(x.ndim))
-        ]
-        ok = ~da.any(flags != 0)
+        ok = ~da.any(parts[flags] != 0)
+        keepdims = parse_spec(spec, x.ndim)[4]
         nt = np.dtype(self.native_dtype(dtype))
-        _, _, _, _, keepdims = parse_spec(spec, x.ndim)
-        run = functools.partial(finish_partials, spec)
-        out_meta = np.empty((0,) * (x.ndim if keepdims else x.ndim - len(red)), nt)
-        if keepdims:
-            out_chunks = tuple((1,) if a in red else c for a, c in enumerate(parts.chunks))
-            done = da.map_blocks(run, parts, chunks=out_chunks, dtype=nt, meta=out_meta)
-        else:
-            done = da.map_blocks(run, parts, drop_axis=red, dtype=nt, meta=out_meta)
+        done = _map_reduced(functools.partial(finish_partials, spec), parts, red, keepdims, nt)
         return self.cond(ok, lambda: done, lambda: portable(x))
 
     def cond(self, pred: Any, true_fn: Callable[[], Any], false_fn: Callable[[], Any]) -> Any:
@@ -460,6 +436,21 @@ class CupyBackend(ArrayAPIBackend):
         import cupy
 
         return _complex_parts(re, im, cupy.empty)
+
+
+def _map_reduced(
+    run: Callable[[Any], Any], x: Any, red: tuple[int, ...], keepdims: bool, dtype: Any
+) -> Any:
+    """``da.map_blocks(run, x)`` for a ``run`` that reduces each block over the axes ``red``
+    (whole in every block): they are dropped, or kept at length 1 (``keepdims``)."""
+    import dask.array as da
+    import numpy as np
+
+    meta = np.empty((0,) * (x.ndim if keepdims else x.ndim - len(red)), dtype)
+    if keepdims:
+        chunks = tuple((1,) if a in red else c for a, c in enumerate(x.chunks))
+        return da.map_blocks(run, x, chunks=chunks, dtype=dtype, meta=meta)
+    return da.map_blocks(run, x, drop_axis=red, dtype=dtype, meta=meta)
 
 
 class _Deferred:

@@ -401,7 +401,7 @@ def test_dask_split_sum_past_its_size_limit_takes_the_portable_path(
     d = da.from_array(_data("range", "float64", (40, 60)), chunks=(40, 30))
     be = backend_of(d)
     assert be.host_call(d, "sum:float64:1:0", (40,), "float64", lambda a: a) is not None
-    monkeypatch.setattr(type(be), "SPLIT_MAX", 2 * 43 * 40 - 1)
+    monkeypatch.setattr(_exact, "SPLIT_MAX", 2 * 43 * 40 - 1)
     assert be.host_call(d, "sum:float64:1:0", (40,), "float64", lambda a: a) is None
     assert be.host_call(d, "cumsum:float64:1", (40, 60), "float64", lambda a: a) is None
 

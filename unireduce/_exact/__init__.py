@@ -25,6 +25,7 @@ from unireduce._backend import Backend
 from unireduce._dtypes import is_integer
 
 from . import _host
+from ._formats import FORMATS
 from ._portable import check_int, int_rows_fit, sum_rows
 
 __all__ = ["cumsum", "parse_spec", "run_host", "sum"]
@@ -98,6 +99,38 @@ def run_host(spec: str, a: Any) -> Any:
     res = _host.cumsum_rows(_np_rows(a, kept, red, m, k), out)
     res = res.reshape(tuple(shape[i] for i in perm))
     return res.transpose(tuple(perm.index(i) for i in range(nd)))
+
+
+#: Most elements one task of a split sum gathers: blocks along the reduced axes x
+#: (EXPANSION + 1) x the largest block of outputs. Larger sums take the portable path.
+SPLIT_MAX = 1 << 22
+
+
+def split_plan(
+    spec: str, chunks: tuple[tuple[int, ...], ...], out: str
+) -> tuple[tuple[tuple[int, ...], ...], tuple[slice, ...]] | None:
+    """For a ``"sum:..."`` spec over an array chunked as ``chunks`` (dask's per-axis block
+    lengths) whose reduced axes are split: the chunks of the per-block partials
+    (:func:`block_partials`) and the index of their overflow flags once the reduced axes are
+    gathered, or ``None`` where the two-stage sum does not apply (complex results, past
+    :data:`SPLIT_MAX`): the caller then runs the portable path.
+
+    >>> split_plan("sum:float64:0:0", ((3, 3),), "float64")
+    (((43, 43),), (slice(42, None, 43),))
+    """
+    if out not in FORMATS:
+        return None
+    _, _, red, kept, _ = parse_spec(spec, len(chunks))
+    n1 = _host.EXPANSION + 1
+    nblocks = math.prod(len(chunks[a]) for a in red)
+    if nblocks * n1 * math.prod(max(chunks[a]) for a in kept) > SPLIT_MAX:
+        return None
+    r0 = red[0]
+    parts = tuple(
+        ((n1 if a == r0 else 1),) * len(c) if a in red else c for a, c in enumerate(chunks)
+    )
+    flags = tuple(slice(n1 - 1, None, n1) if a == r0 else slice(None) for a in range(len(chunks)))
+    return parts, flags
 
 
 def block_partials(spec: str, a: Any) -> Any:

@@ -36,7 +36,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ._formats import FORMATS
+from ._formats import FORMATS, Fmt
 
 __all__ = [
     "available",
@@ -140,12 +140,17 @@ def _per_component(fn: Callable[[Any, str], Any], a: Any, out: str) -> Any:
 
 def sum_rows(a: Any, out: str) -> Any:
     """Exact row sums (M,) of the 2-D NumPy float array ``a`` (dtype ``out``), correctly rounded."""
-    import numpy as np
-
     if out in ("complex64", "complex128"):
         return _per_component(sum_rows, a, out)
-    k = _kernels()
     x, fmt = _prep(a, out)
+    return _row_sums(x, fmt, out)
+
+
+def _row_sums(x: Any, fmt: Fmt, out: str) -> Any:
+    """The row kernel on the C-contiguous float32 or float64 array ``x``, rounded to ``fmt``."""
+    import numpy as np
+
+    k = _kernels()
     bits = np.empty(x.shape[0], np.int64)
     xi, fb = _fb(x)
     k[0](x, xi, bits, fmt.p, fmt.emask, fmt.nbits, _slow(k), _threads(), fb)
@@ -165,13 +170,7 @@ def sum_rows_wide(a: Any, out: str) -> Any:
     """
     import numpy as np
 
-    k = _kernels()
-    x = np.ascontiguousarray(a, dtype=np.float64)
-    fmt = FORMATS[out]
-    bits = np.empty(x.shape[0], np.int64)
-    xi, fb = _fb(x)
-    k[0](x, xi, bits, fmt.p, fmt.emask, fmt.nbits, _slow(k), _threads(), fb)
-    return _finish(bits, out)
+    return _row_sums(np.ascontiguousarray(a, dtype=np.float64), FORMATS[out], out)
 
 
 #: Components of a float64 expansion of any exact sum of float64 values within range: each

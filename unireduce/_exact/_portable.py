@@ -834,28 +834,19 @@ def _certify(
     de = d + e
     away = ((de > 0) == (yw > 0)) & (de != 0) & (abs(de) > delta * 2.0)
     cert = gap < be.where(pow_two & ~away, quarter, half) * (1.0 - 2.0 ** (3 - wf.p))
-    if exact is not None and third is not None:
-        # Where V = y + e + third exactly: V - y_out = Z = d + e + third, an expansion whose
-        # sign is exact, as is that of Z - sign(Z) * dist (|Z| - dist times sign(Z)). float32
-        # work (JAX with x64 off, TPUs) holds a prefix in three floats: counting the third as
-        # error sent every long row of normal float32 data to the integer route (issue 5).
-        z = _grow(_grow([d], e), third)
+    if exact is not None:
+        # Where V = y + e + third exactly: V - y_out = Z = d + e (+ third), an expansion whose
+        # sign is exact, as is that of Z - sign(Z) * dist (|Z| - dist times sign(Z)): compare
+        # with the boundary on Z's side and break an exact tie to even (at the largest finite
+        # value the odd significand sends it to inf, refused by ``fits``). float32 work (JAX
+        # with x64 off, TPUs) holds a prefix in three floats: counting the third as error sent
+        # every long row of normal float32 data to the integer route (issue 5).
+        z = _grow([d], e) if third is None else _grow(_grow([d], e), third)
         pos = _top(be, z) > 0
         dist = be.where((pos == (yw > 0)) | ~pow_two, half, quarter)
         w = _top(be, _grow(z, be.where(pos, -dist, dist)))
         tie = (w == 0) & (be.bitwise_and(ob, 1) == 0)
         cert = cert | (exact & ((((w < 0) == pos) & (w != 0)) | tie))
-    elif exact is not None:
-        # Where V = y + e exactly: V - y_out = d + e = zh + zl exactly; compare with the boundary
-        # on its side and break an exact tie to even (at the largest finite value the odd
-        # significand sends it to inf, refused by ``fits``).
-        zh, zl = _two_sum(d, e)
-        away = (zh > 0) == (yw > 0)
-        dist = be.where(away | ~pow_two, half, quarter)
-        azh = abs(zh)
-        below = (azh < dist) | ((azh == dist) & (((zl < 0) & (zh > 0)) | ((zl > 0) & (zh < 0))))
-        tie = (azh == dist) & (zl == 0) & (be.bitwise_and(ob, 1) == 0)
-        cert = cert | (exact & (below | tie))
     return yo, fits & cert
 
 
