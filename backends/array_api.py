@@ -264,11 +264,10 @@ class DaskBackend(ArrayAPIBackend):
     ) -> Any:
         """Block by block (``da.map_blocks``), where every reduced axis (a cumsum's axis) of ``x``
         lies in one chunk: each output element then comes from one NumPy block, which the host
-        kernels take without a copy, so the result does not depend on the chunking. Sums over
-        split axes: :meth:`_split_sum`. Else ``None`` (the portable path, across chunks: split
-        cumsums, and blocks of other libraries, e.g. CuPy).
-        The portable path ran about 90x dask's own sum on 10**7 normal float64 values, and over
-        a second per 10**4 values spread over 2000 binades.
+        kernels take without a copy, so the result does not depend on the chunking. Sums and
+        cumsums over split axes: :meth:`_split`. Else ``None`` (the portable path: blocks of
+        other libraries, e.g. CuPy). The portable path ran about 90x dask's own sum on 10**7
+        normal float64 values, and over a second per 10**4 values spread over 2000 binades.
 
         >>> import dask.array as da, numpy as np
         >>> from unireduce._registry import backend_of
@@ -287,64 +286,142 @@ class DaskBackend(ArrayAPIBackend):
             return None
         op, _, red, _, keepdims = parse_spec(spec, x.ndim)
         if any(len(x.chunks[a]) != 1 for a in red):
-            return self._split_sum(x, spec, red, dtype, portable) if op == "sum" else None
+            return self._split(x, spec, shape, red, dtype, portable)
         nt = np.dtype(self.native_dtype(dtype))
         run = functools.partial(run_host, spec)
         if op == "cumsum":
             return da.map_blocks(run, x, dtype=nt, meta=np.empty((0,) * x.ndim, dtype=nt))
         return _map_reduced(run, x, red, keepdims, nt)
 
-    def _split_sum(
+    def _split(
         self,
         x: Any,
         spec: str,
+        shape: tuple[int, ...],
         red: tuple[int, ...],
         dtype: str,
         portable: Callable[[Any], Any] | None,
     ) -> Any:
-        """A sum over axes split across blocks, in two stages: each block's exact partial sums
-        as float64 expansions (``block_partials``: a few kernel passes), then, per block of
-        outputs, the exact sum of every block's components rounded once (``finish_partials``).
-        Exact, so independent of the chunking. Where a block's partial sum overflowed float64
-        (float64 data beyond 2**1024 that cancels later) the portable path runs instead
-        (:meth:`cond`). ``None`` (portable path) without ``portable`` (``path="host"``) or
-        where ``split_plan`` declines."""
+        """A sum over axes split across blocks (:meth:`_split_sum`) or a cumsum along one
+        (:meth:`_split_cumsum`), from the exact float64 expansions of block totals: exact, so
+        independent of the chunking. Where a block total or a carry passed float64's range
+        (float64 data beyond 2**1024 that later blocks cancel) the portable path runs instead
+        (:meth:`cond`); ``None`` (the portable path) without ``portable`` (``path="host"``)
+        or where ``split_plan`` declines. The portable path across chunks took 24-150x dask's
+        own sum and 45-82x its cumsum of 10**7 values."""
+        from unireduce._exact import gather_plan, parse_spec, split_plan
+
+        if portable is None:
+            return None
+        op = spec.split(":")[0]
+        regroup = gather_plan(spec, x.chunks, x.dtype.itemsize)
+        if regroup is not None:  # few rows per block: the data itself gathered, block by block
+            y = self.host_call(x.rechunk(regroup), spec, shape, dtype, portable)
+            kept = parse_spec(spec, x.ndim)[3]
+            if op == "cumsum" or spec.endswith(":1"):  # same axes as x
+                return y.rechunk(x.chunks if op == "cumsum" else {a: x.chunks[a] for a in kept})
+            return y.rechunk(tuple(x.chunks[a] for a in kept))
+        plan = split_plan(spec if op == "sum" else f"sum:{dtype}:{red[0]}:1", x.chunks, dtype)
+        if plan is None:
+            return None
+        stages = self._split_sum if op == "sum" else self._split_cumsum
+        done, ok = stages(x, spec, red, dtype, plan)
+        return self.cond(ok, lambda: done, lambda: portable(x))
+
+    def _split_sum(
+        self, x: Any, spec: str, red: tuple[int, ...], dtype: str, plan: Any
+    ) -> tuple[Any, Any]:
+        """The sum and its no-overflow flag in two stages: each block's exact partial sums as
+        float64 expansions (``block_partials``: one kernel pass), then, per block of outputs,
+        the exact sum of every block's components rounded once (``finish_partials``)."""
         import functools
 
         import dask.array as da
         import numpy as np
 
-        from unireduce._exact import block_partials, finish_partials, parse_spec, split_plan
+        from unireduce._exact import block_partials, finish_partials, parse_spec
 
-        if portable is None:
-            return None
-        plan = split_plan(spec, x.chunks, dtype)
-        if plan is None:
-            return None
-        chunks, flags = plan
+        chunks, flags, gather = plan
         meta = np.empty((0,) * x.ndim, np.float64)
         parts = da.map_blocks(
             functools.partial(block_partials, spec), x, chunks=chunks, dtype=np.float64, meta=meta
         )
-        parts = parts.rechunk(dict.fromkeys(red, -1))
-        ok = ~da.any(parts[flags] != 0)
+        parts = parts.rechunk(gather)
         keepdims = parse_spec(spec, x.ndim)[4]
         nt = np.dtype(self.native_dtype(dtype))
         done = _map_reduced(functools.partial(finish_partials, spec), parts, red, keepdims, nt)
-        return self.cond(ok, lambda: done, lambda: portable(x))
+        kept = [a for a in range(x.ndim) if a not in red]
+        if any(parts.chunks[a] != x.chunks[a] for a in kept):  # cut to fit: back to x's blocks
+            done = done.rechunk({(a if keepdims else i): x.chunks[a] for i, a in enumerate(kept)})
+        return done, ~da.any(parts[flags] != 0)
+
+    def _split_cumsum(
+        self, x: Any, spec: str, red: tuple[int, ...], dtype: str, plan: Any
+    ) -> tuple[Any, Any]:
+        """The cumsum and its no-overflow flag in three stages: every block's exact total but
+        the last's as a float64 expansion (``block_partials``), each block's carry (the exact
+        sum of the blocks before it, ``block_carries``: one small task per block of the other
+        axes), then each block's exact prefix sums from its carry (``finish_cumsum``: the
+        kernel's one pass over the carry's few components and the block)."""
+        import functools
+
+        import dask.array as da
+        import numpy as np
+
+        from unireduce._exact import block_carries, block_partials, finish_cumsum
+
+        ax = red[0]
+        head = x[
+            tuple(
+                slice(0, x.shape[ax] - x.chunks[ax][-1]) if a == ax else slice(None)
+                for a in range(x.ndim)
+            )
+        ]
+        chunks, flags, gather = plan
+        chunks = tuple(c[:-1] if a == ax else c for a, c in enumerate(chunks))
+        meta = np.empty((0,) * x.ndim, np.float64)
+        sspec = f"sum:{dtype}:{ax}:1"
+        totals = da.map_blocks(
+            functools.partial(block_partials, sspec),
+            head,
+            chunks=chunks,
+            dtype=np.float64,
+            meta=meta,
+        ).rechunk(gather)
+        n1 = chunks[ax][0]
+        carries = da.map_blocks(
+            functools.partial(block_carries, spec),
+            totals,
+            chunks=tuple(
+                (n1 * len(x.chunks[ax]),) if a == ax else c for a, c in enumerate(totals.chunks)
+            ),
+            dtype=np.float64,
+            meta=meta,
+        ).rechunk(tuple(n1 if a == ax else x.chunks[a] for a in range(x.ndim)))
+        nt = np.dtype(self.native_dtype(dtype))
+        done = da.map_blocks(
+            functools.partial(finish_cumsum, spec),
+            x,
+            carries,
+            chunks=x.chunks,
+            dtype=nt,
+            meta=np.empty((0,) * x.ndim, nt),
+        )
+        return done, ~da.any(carries[flags] != 0)
 
     def cond(self, pred: Any, true_fn: Callable[[], Any], false_fn: Callable[[], Any]) -> Any:
         """Lazily, ``true_fn()`` if ``pred`` holds, else ``false_fn()``; only one branch runs.
 
         Dask has no conditional, and the default (both branches and a ``where``) computed exact
         mode's integer route on every call: 16 GB for the cumsum of 2**24 float32 ones, which
-        the float-only try certifies. Here one task takes ``pred`` and ``true_fn()`` (the cheap
-        branch, by :meth:`Backend.cond`'s contract) and, only when ``pred`` is false, calls
-        ``false_fn()`` and computes its graph inside it (on the synchronous scheduler: a nested
-        compute must not wait on its caller's pool). Building that graph up front took seconds:
-        4 s for the exact float64 sum of three values, whose float-only try certifies. The
-        result is one chunk with ``true_fn()``'s shape and dtype, which the other branch must
-        match (as under ``jax.lax.cond``). Nothing computes until the caller computes.
+        the float-only try certifies. Here each block of ``true_fn()`` (the cheap branch, by
+        :meth:`Backend.cond`'s contract) waits for ``pred`` and passes through; only when
+        ``pred`` is false does the first block's task build ``false_fn()``'s graph and compute
+        it (on the synchronous scheduler: a nested compute must not wait on its caller's pool),
+        once, and every block takes its slice. Building that graph up front took seconds: 4 s
+        for the exact float64 sum of three values, whose float-only try certifies. The result
+        has ``true_fn()``'s shape, dtype and chunks, which the other branch must match in shape
+        and dtype (as under ``jax.lax.cond``). Nothing computes until the caller computes.
 
         >>> import dask.array as da
         >>> from unireduce._registry import backend_of
@@ -355,14 +432,13 @@ class DaskBackend(ArrayAPIBackend):
         >>> be.cond(x.sum() > 9, lambda: x * 2, lambda: x * 3).compute().tolist()
         [3.0, 3.0, 3.0, 3.0]
         """
-        import dask
         import dask.array as da
 
         t = true_fn()
-        if any(d != d for d in t.shape):  # unknown sizes (NaN): no single chunk
+        if any(d != d for d in t.shape):  # unknown sizes (NaN): no block locations
             return super().cond(pred, lambda: t, false_fn)
-        out = dask.delayed(_pick, pure=False)(pred, t, _Deferred(false_fn))
-        return da.from_delayed(out, t.shape, dtype=t.dtype, meta=t._meta)
+        other = _Deferred(false_fn, tuple(t.shape), t.dtype, t.npartitions)
+        return da.map_blocks(_pick, t, pred, other=other, dtype=t.dtype, meta=t._meta)
 
     def __init__(self) -> None:
         super().__init__()
@@ -454,25 +530,55 @@ def _map_reduced(
 
 
 class _Deferred:
-    """A function making a dask array, which ``dask.delayed`` passes as it is (it computes the
-    arguments it finds in lists, tuples, dicts and dataclasses, not in other objects)."""
+    """The other branch of :meth:`DaskBackend.cond`: a function making a dask array, computed at
+    most once per use of the graph and shared by the ``uses`` blocks that slice it (a task
+    argument dask passes as it is: it computes the collections it finds in lists, tuples, dicts
+    and dataclasses, not in other objects)."""
 
-    def __init__(self, make: Callable[[], Any]) -> None:
-        self.make = make
+    def __init__(self, make: Callable[[], Any], shape: tuple[int, ...], dtype: Any, uses: int):
+        import threading
+        import uuid
+
+        self.make, self.shape, self.dtype, self.uses = make, shape, dtype, uses
+        self._token = uuid.uuid4().hex
+        self._lock = threading.Lock()
+        self._value: Any = None
+        self._left = uses
+
+    def __dask_tokenize__(self) -> str:
+        return self._token
+
+    def __getstate__(self) -> dict[str, Any]:  # to another process: no lock, no value
+        return {k: self.__dict__[k] for k in ("make", "shape", "dtype", "uses", "_token")}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["make"], state["shape"], state["dtype"], state["uses"])  # type: ignore[misc]
+        self._token = state["_token"]
+
+    def take(self) -> Any:
+        """The computed array; after its last use it is dropped (a new compute makes it again)."""
+        with self._lock:
+            if self._value is None:
+                arr = self.make()
+                if tuple(arr.shape) != self.shape or arr.dtype != self.dtype:
+                    raise AssertionError(
+                        f"cond: the branches differ: {self.shape} {self.dtype} against "
+                        f"{tuple(arr.shape)} {arr.dtype}"
+                    )
+                self._value = arr.compute(scheduler="sync")
+            value = self._value
+            self._left -= 1
+            if self._left == 0:
+                self._value, self._left = None, self.uses
+            return value
 
 
-def _pick(pred: Any, value: Any, other: _Deferred) -> Any:
-    """``value`` if the computed ``pred`` holds, else ``other``'s array made and computed now,
-    which must have ``value``'s shape and dtype."""
+def _pick(value: Any, pred: Any, other: _Deferred, block_info: Any = None) -> Any:
+    """The block ``value`` if the computed ``pred`` holds, else the same block of ``other``."""
     if bool(pred):
         return value
-    arr = other.make()
-    if tuple(arr.shape) != tuple(value.shape) or arr.dtype != value.dtype:
-        raise AssertionError(
-            f"cond: the branches differ: {tuple(value.shape)} {value.dtype} against "
-            f"{tuple(arr.shape)} {arr.dtype}"
-        )
-    return arr.compute(scheduler="sync")
+    loc = block_info[0]["array-location"]
+    return other.take()[(*(slice(a, b) for a, b in loc), Ellipsis)]
 
 
 def _complex_parts(re: Any, im: Any, empty: Callable[..., Any] | None = None) -> Any:

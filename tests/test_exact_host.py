@@ -19,6 +19,7 @@ from unireduce._registry import backend_of
 
 pytest.importorskip("numba", reason="the host kernels need Numba (unireduce[all])")
 
+from unireduce._exact import _host
 from unireduce._exact import _host_kernels as hk
 
 F64 = (0x7FFFFFFFFFFFFFFF, 52, 1022, 2047)
@@ -322,17 +323,79 @@ def test_dask_blocks_holding_whole_rows_run_the_host_kernels(
     assert len(calls) == 3 * blocks, calls
 
 
-def test_dask_split_rows_take_the_portable_path() -> None:
-    # Split cumsums, and split sums without the portable path to fall back on (path="host").
+def test_dask_split_sums_without_a_fallback_take_the_portable_path() -> None:
+    # path="host" gives no portable path to fall back on should a block pass float64's range.
     da = pytest.importorskip("dask.array", reason="dask is part of unireduce[all]")
-    x = _data("range", "float64", (4, 60))
-    d = da.from_array(x, chunks=(4, 30))
+    d = da.from_array(_data("range", "float64", (4, 60)), chunks=(4, 30))
     be = backend_of(d)
     assert be.host_call(d, "sum:float64:1:0", (4,), "float64") is None
+    assert be.host_call(d, "cumsum:float64:1", (4, 60), "float64") is None
     with pytest.raises(ValueError, match="host path cannot reach"):
         _exact.sum(be, d, (1,), False, "float64", path="host")
-    got = np.asarray(_exact.cumsum(be, d, 1, "float64").compute())
-    _assert_bits(got, exact_cumsum_along(x, 1, "float64"), "dask rows split in two")
+    with pytest.raises(ValueError, match="host path cannot reach"):
+        _exact.cumsum(be, d, 1, "float64", path="host")
+
+
+def _expansion_of(row: np.ndarray) -> tuple[list[float], bool]:
+    """The expected float64 expansion of a finite row's exact sum: each component the rest of
+    the sum correctly rounded (Python's int / int is), computed from Fractions."""
+    from fractions import Fraction
+
+    rest = sum((Fraction(float(v)) for v in row), Fraction(0))
+    comps: list[float] = []
+    while rest != 0 and len(comps) < 42:
+        try:
+            c = rest.numerator / rest.denominator
+        except OverflowError:
+            return comps, True
+        if c in (float("inf"), float("-inf")):
+            return comps, True
+        comps.append(c)
+        rest -= Fraction(c)
+    if not comps:
+        comps.append(-0.0 if all(np.signbit(row) & (row == 0)) else 0.0)
+    return comps, False
+
+
+@pytest.mark.parametrize("nt", [1, 2])
+@pytest.mark.parametrize("case", ["random", "range", "subnormal", "cancel", "ties", "overflow"])
+@pytest.mark.parametrize("dt", ["float32", "float64"])
+@pytest.mark.parametrize("shape", [(3, 700), (1, 20000)])
+def test_expansions_are_the_exact_sums_rest_by_rest(
+    shape: Any, dt: str, case: str, nt: int
+) -> None:
+    # The block totals of dask's split sums and cumsums: one exact pass, then each component
+    # the rest of the sum rounded. (1, 20000) with two threads takes the split-row branch.
+    with np.errstate(over="ignore", invalid="ignore"):
+        x = _data(case, dt, shape)
+    comps = np.full((shape[0], 42), -0.0)
+    over = np.zeros(shape[0], bool)
+    hk.expansion_rows_k(x, comps, over, False, nt)
+    for r in range(shape[0]):
+        want, want_over = _expansion_of(x[r])
+        assert bool(over[r]) == want_over, f"row {r}: overflow flag"
+        if want_over:
+            continue
+        got = comps[r]
+        n = len(want)
+        _assert_bits(got[:n], np.array(want), f"{dt} {case} row {r}")
+        _assert_bits(got[n:], np.full(42 - n, -0.0), f"{dt} {case} row {r}: the padding")
+
+
+@pytest.mark.parametrize("dt", ["float32", "float64"])
+def test_expansions_of_special_values(dt: str) -> None:
+    # float32 rows this short first try an exact float64 sum, float64 rows the accumulator.
+    nan, inf = np.nan, np.inf
+    x = np.array([[1.0, inf, 2.0], [inf, -inf, 0.0], [1.0, nan, inf], [-inf, 1e30, 1e30]], dt)
+    comps, over = _host.expansions(x)
+    _assert_bits(comps[:, 0], np.array([inf, nan, nan, -inf]), "special values")
+    assert not over.any() and not comps[:, 1:].any()
+    x = np.array([[-0.0, -0.0, -0.0], [-0.0, 0.0, -0.0], [1.0, -1.0, -0.0]], dt)
+    comps, over = _host.expansions(x)
+    _assert_bits(comps[:, 0], np.array([-0.0, 0.0, 0.0]), "signed zeros")
+    assert not over.any() and not comps[:, 1:].any()
+    comps, over = _host.expansions(np.array([[1e308, 1e308, -1.0]]))
+    assert over.tolist() == [True]
 
 
 DASK_SPLIT = [  # (shape, chunks, reduced axes): a reduced axis split across blocks
@@ -345,6 +408,26 @@ DASK_SPLIT = [  # (shape, chunks, reduced axes): a reduced axis split across blo
 SPLIT_CASES = ["random", "range", "subnormal", "cancel", "ties", "overflow", "special"]
 
 
+def _dask_split_case(
+    monkeypatch: pytest.MonkeyPatch, case: str, dt: str, shape: Any, chunks: Any
+) -> tuple[np.ndarray, Any]:
+    """The data and its dask array; the portable path fails the test unless float64 block
+    totals may pass 2**1024 ("overflow", "cancel")."""
+    da = pytest.importorskip("dask.array", reason="dask is part of unireduce[all]")
+    if dt == "bfloat16":
+        pytest.importorskip("ml_dtypes", reason="bfloat16 NumPy arrays need ml_dtypes")
+    with np.errstate(over="ignore", invalid="ignore"):
+        x = _data(case, dt, (1, *shape) if len(shape) == 1 else shape).reshape(shape)
+
+    def no_portable(*args: Any) -> Any:
+        raise AssertionError("the portable path ran")
+
+    if not (dt == "float64" and case in ("overflow", "cancel")):
+        monkeypatch.setattr(_exact, "sum_rows", no_portable)
+    monkeypatch.setattr(_exact, "GATHER_FRACTION", np.inf)  # partials, however few the rows
+    return x, da.from_array(x, chunks=chunks)
+
+
 @pytest.mark.parametrize("dt", ["float16", "bfloat16", "float32", "float64"])
 @pytest.mark.parametrize("case", SPLIT_CASES)
 @pytest.mark.parametrize(("shape", "chunks", "red"), DASK_SPLIT)
@@ -354,35 +437,49 @@ def test_dask_split_sums_combine_exact_block_expansions(
     # Each block's exact partial sums as float64 expansions, summed exactly once more: the
     # portable path across chunks took 24-41x dask's sum of 10**7 normal values, and 13.5 s for
     # 10**5 values spread over 2000 binades.
-    da = pytest.importorskip("dask.array", reason="dask is part of unireduce[all]")
-    if dt == "bfloat16":
-        pytest.importorskip("ml_dtypes", reason="bfloat16 NumPy arrays need ml_dtypes")
-    with np.errstate(over="ignore", invalid="ignore"):
-        x = _data(case, dt, (1, *shape) if len(shape) == 1 else shape).reshape(shape)
-    d = da.from_array(x, chunks=chunks)
+    x, d = _dask_split_case(monkeypatch, case, dt, shape, chunks)
     be = backend_of(d)
-
-    def no_portable(*args: Any) -> Any:
-        raise AssertionError("the portable path ran")
-
-    if not (dt == "float64" and case in ("overflow", "cancel")):  # blocks may pass 2**1024
-        monkeypatch.setattr(_exact, "sum_rows", no_portable)
     for keep in (False, True):
         got = np.asarray(_exact.sum(be, d, red, keep, dt).compute())
         want = exact_sum_along(x, red, keep, dt)
         _assert_bits(got, want, f"dask {dt} {case} {shape}/{chunks} sum over {red} keep={keep}")
 
 
-def test_dask_split_sum_whose_block_overflows_float64_takes_the_portable_path(
-    monkeypatch: pytest.MonkeyPatch,
+@pytest.mark.parametrize("dt", ["float32", "float64"])
+@pytest.mark.parametrize("case", ["range", "overflow", "special"])
+@pytest.mark.parametrize(("shape", "chunks", "red"), [*DASK_SPLIT, ((40, 30), (7, 4), (0,))])
+def test_dask_split_axes_of_few_rows_are_gathered_and_run_whole(
+    monkeypatch: pytest.MonkeyPatch, dt: str, case: str, shape: Any, chunks: Any, red: Any
 ) -> None:
-    # The first block's exact sum passes 2**1024; the second cancels it: float64 expansions of
-    # the blocks cannot hold that, so the portable path runs.
+    # Where per-block partials would outweigh the data (GATHER_FRACTION), the data is rechunked
+    # with the reduced axes whole and the kernels run block by block: no partials, no portable
+    # path (float64 beyond 2**1024 included), the result in dask's own blocks.
     da = pytest.importorskip("dask.array", reason="dask is part of unireduce[all]")
-    big = np.finfo(np.float64).max
-    x = np.array([big, big, 0.5, -big, -big, 1.0])
-    d = da.from_array(x, chunks=3)
-    ran = []
+    with np.errstate(over="ignore", invalid="ignore"):
+        x = _data(case, dt, (1, *shape) if len(shape) == 1 else shape).reshape(shape)
+    d = da.from_array(x, chunks=chunks)
+    be = backend_of(d)
+
+    def never(*args: Any) -> Any:
+        raise AssertionError("not the gathered route")
+
+    monkeypatch.setattr(_exact, "sum_rows", never)
+    monkeypatch.setattr(_exact, "block_partials", never)
+    monkeypatch.setattr(_exact, "GATHER_FRACTION", 0.0)
+    for keep in (False, True):
+        y = _exact.sum(be, d, red, keep, dt)
+        assert y.chunks == d.sum(axis=red, keepdims=keep).chunks
+        want = exact_sum_along(x, red, keep, dt)
+        _assert_bits(np.asarray(y.compute()), want, f"{dt} {case} sum over {red} keep={keep}")
+    y = _exact.cumsum(be, d, red[-1], dt)
+    assert y.chunks == d.chunks
+    want = exact_cumsum_along(x, red[-1], dt)
+    _assert_bits(np.asarray(y.compute()), want, f"{dt} {case} cumsum along {red[-1]}")
+
+
+def _spy_portable(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """A list that grows by one each time the portable path runs."""
+    ran: list[int] = []
     sum_rows = _exact.sum_rows
 
     def spied(*args: Any) -> Any:
@@ -390,20 +487,131 @@ def test_dask_split_sum_whose_block_overflows_float64_takes_the_portable_path(
         return sum_rows(*args)
 
     monkeypatch.setattr(_exact, "sum_rows", spied)
-    got = np.asarray(_exact.sum(backend_of(d), d, (0,), False, "float64").compute())
-    assert got == 1.5 and ran
+    return ran
 
 
 def test_dask_split_sum_past_its_size_limit_takes_the_portable_path(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # One output's components from every block must fit one task (SPLIT_MAX elements).
     da = pytest.importorskip("dask.array", reason="dask is part of unireduce[all]")
+    monkeypatch.setattr(_exact, "GATHER_FRACTION", np.inf)  # the partials route
     d = da.from_array(_data("range", "float64", (40, 60)), chunks=(40, 30))
     be = backend_of(d)
+    monkeypatch.setattr(_exact, "SPLIT_MAX", 2 * 43)
     assert be.host_call(d, "sum:float64:1:0", (40,), "float64", lambda a: a) is not None
-    monkeypatch.setattr(_exact, "SPLIT_MAX", 2 * 43 * 40 - 1)
+    assert be.host_call(d, "cumsum:float64:1", (40, 60), "float64", lambda a: a) is not None
+    monkeypatch.setattr(_exact, "SPLIT_MAX", 2 * 43 - 1)
     assert be.host_call(d, "sum:float64:1:0", (40,), "float64", lambda a: a) is None
     assert be.host_call(d, "cumsum:float64:1", (40, 60), "float64", lambda a: a) is None
+
+
+@pytest.mark.parametrize("keep", [False, True])
+@pytest.mark.parametrize(
+    ("shape", "chunks", "axis"), [((50, 30), (10, 30), 0), ((4, 50, 30), (3, 10, 7), 1)]
+)
+def test_dask_split_sums_cut_their_outputs_to_fit_a_task(
+    monkeypatch: pytest.MonkeyPatch, shape: Any, chunks: Any, axis: int, keep: bool
+) -> None:
+    # Past SPLIT_MAX elements per task the kept axes of the gathered partials are cut smaller
+    # (here 5 blocks x 43 x at most 2 outputs), not sent to the portable path; the result
+    # keeps the input's blocks.
+    da = pytest.importorskip("dask.array", reason="dask is part of unireduce[all]")
+    x = _data("range", "float64", shape)
+    d = da.from_array(x, chunks=chunks)
+    be = backend_of(d)
+
+    def no_portable(*args: Any) -> Any:
+        raise AssertionError("the portable path ran")
+
+    monkeypatch.setattr(_exact, "sum_rows", no_portable)
+    monkeypatch.setattr(_exact, "GATHER_FRACTION", np.inf)  # the partials route
+    monkeypatch.setattr(_exact, "SPLIT_MAX", 5 * 43 * 2 + 42)
+    y = _exact.sum(be, d, (axis,), keep, "float64")
+    assert y.chunks == d.sum(axis=axis, keepdims=keep).chunks
+    _assert_bits(np.asarray(y.compute()), exact_sum_along(x, (axis,), keep, "float64"), "sum")
+    c = _exact.cumsum(be, d, axis, "float64")
+    assert c.chunks == d.chunks
+    _assert_bits(np.asarray(c.compute()), exact_cumsum_along(x, axis, "float64"), "cumsum")
+
+
+DASK_SPLIT_CUMSUM = [  # (shape, chunks, axis): the axis split across blocks
+    ((600,), (100,), 0),
+    ((600,), (7,), 0),
+    ((600,), (599,), 0),
+    ((12, 50), (5, 20), 1),
+    ((12, 50), (5, 20), 0),
+    ((6, 10, 8), (3, 4, 5), 1),
+]
+
+
+def _split_cumsum_grid() -> list[Any]:
+    # float64 "overflow" and "cancel" data pass 2**1024 within the first blocks and take the
+    # portable path, which took 10-80 s per layout here: on the first layout only.
+    return [
+        pytest.param(shape, chunks, axis, case, dt, id=f"{shape}/{chunks}/{axis}-{case}-{dt}")
+        for i, (shape, chunks, axis) in enumerate(DASK_SPLIT_CUMSUM)
+        for case in SPLIT_CASES
+        for dt in ("float16", "bfloat16", "float32", "float64")
+        if i == 0 or not (dt == "float64" and case in ("overflow", "cancel"))
+    ]
+
+
+@pytest.mark.parametrize(("shape", "chunks", "axis", "case", "dt"), _split_cumsum_grid())
+def test_dask_split_cumsums_start_each_block_from_an_exact_carry(
+    monkeypatch: pytest.MonkeyPatch, shape: Any, chunks: Any, axis: int, case: str, dt: str
+) -> None:
+    # Each block's prefix sums start from the exact sum of the blocks before it, a float64
+    # expansion: the portable path across chunks took 74-82x dask's cumsum of 10**7 values.
+    x, d = _dask_split_case(monkeypatch, case, dt, shape, chunks)
+    y = _exact.cumsum(backend_of(d), d, axis, dt)
+    assert y.chunks == d.chunks
+    got = np.asarray(y.compute())
+    _assert_bits(got, exact_cumsum_along(x, axis, dt), f"dask {dt} {case} {shape}/{chunks}")
+
+
+@pytest.mark.parametrize("op", ["sum", "cumsum"])
+def test_dask_split_totals_past_float64s_range_take_the_portable_path(
+    monkeypatch: pytest.MonkeyPatch, op: str
+) -> None:
+    # The first two blocks' exact sum passes 2**1024 (the sum's first block alone does); the
+    # last cancels it. Float64 expansions cannot hold that, so the portable path runs, once
+    # for all the blocks, and the result keeps the blocks a partials route would give.
+    da = pytest.importorskip("dask.array", reason="dask is part of unireduce[all]")
+    monkeypatch.setattr(_exact, "GATHER_FRACTION", np.inf)  # the partials route
+    big = np.finfo(np.float64).max
+    x = np.array([big, 0.5, big, 0.25, -big, -big, 1.0])
+    d = da.from_array(x, chunks=(3, 1, 3) if op == "sum" else (2, 2, 3))
+    ran = _spy_portable(monkeypatch)
+    be = backend_of(d)
+    if op == "sum":
+        got = np.asarray(_exact.sum(be, d, (0,), False, "float64").compute())
+        assert got == 1.75 and len(ran) == 1
+        return
+    y = _exact.cumsum(be, d, 0, "float64")
+    assert y.chunks == d.chunks
+    got = np.asarray(y.compute())
+    _assert_bits(got, exact_cumsum_along(x, 0, "float64"), "carry past float64's range")
+    assert got[-1] == 1.75 and np.isinf(got[2]) and len(ran) == 1
+
+
+def test_dask_cond_keeps_the_chunks_and_computes_the_other_branch_once() -> None:
+    da = pytest.importorskip("dask.array", reason="dask is part of unireduce[all]")
+    x = da.arange(10.0, chunks=3)
+    be = backend_of(x)
+    made = []
+
+    def other() -> Any:
+        made.append(1)
+        return -x
+
+    for pred, want in ((x.sum() > 0, np.arange(10.0)), (x.sum() < 0, -np.arange(10.0))):
+        y = be.cond(pred, lambda: x, other)
+        assert y.chunks == x.chunks
+        np.testing.assert_array_equal(y.compute(), want)
+    assert len(made) == 1  # once for four blocks
+    np.testing.assert_array_equal(y.compute(), -np.arange(10.0))  # again after its last use
+    assert len(made) == 2
 
 
 @pytest.mark.parametrize("case", ["random", "range", "subnormal", "special"])

@@ -17,6 +17,7 @@ same exactly rounded value, hence the same bits.
 
 from __future__ import annotations
 
+import builtins
 import math
 from collections.abc import Callable
 from typing import Any, Literal
@@ -95,42 +96,92 @@ def run_host(spec: str, a: Any) -> Any:
         if keepdims:
             return res.reshape(tuple(1 if i in red else shape[i] for i in range(nd)))
         return res.reshape(tuple(shape[i] for i in kept))
-    perm = (*kept, red[0])
-    res = _host.cumsum_rows(_np_rows(a, kept, red, m, k), out)
+    return _unrows(_host.cumsum_rows(_np_rows(a, kept, red, m, k), out), shape, kept, red[0])
+
+
+def _unrows(res: Any, shape: tuple[int, ...], kept: list[int], axis: int) -> Any:
+    """Row prefix sums (M, K) back in the layout of the array of ``shape`` they came from."""
+    perm = (*kept, axis)
     res = res.reshape(tuple(shape[i] for i in perm))
-    return res.transpose(tuple(perm.index(i) for i in range(nd)))
+    return res.transpose(tuple(perm.index(i) for i in range(len(shape))))
 
 
-#: Most elements one task of a split sum gathers: blocks along the reduced axes x
-#: (EXPANSION + 1) x the largest block of outputs. Larger sums take the portable path.
+#: Most elements one task of a split sum or cumsum gathers: blocks along the reduced axes x
+#: (EXPANSION + 1) x its block of outputs, whose kept axes are cut smaller to fit. Sums needing
+#: more for a single output take the portable path.
 SPLIT_MAX = 1 << 22
 
 
 def split_plan(
     spec: str, chunks: tuple[tuple[int, ...], ...], out: str
-) -> tuple[tuple[tuple[int, ...], ...], tuple[slice, ...]] | None:
+) -> tuple[tuple[tuple[int, ...], ...], tuple[slice, ...], dict[int, int]] | None:
     """For a ``"sum:..."`` spec over an array chunked as ``chunks`` (dask's per-axis block
     lengths) whose reduced axes are split: the chunks of the per-block partials
-    (:func:`block_partials`) and the index of their overflow flags once the reduced axes are
-    gathered, or ``None`` where the two-stage sum does not apply (complex results, past
-    :data:`SPLIT_MAX`): the caller then runs the portable path.
+    (:func:`block_partials`), the index of their overflow flags, and how to rechunk the
+    partials (axis: block length) so that each task gathers the reduced axes whole and at most
+    :data:`SPLIT_MAX` elements (the kept axes cut smaller where needed); ``None`` where the
+    two-stage sum does not apply (complex results; one output past :data:`SPLIT_MAX`): the
+    caller then runs the portable path.
 
     >>> split_plan("sum:float64:0:0", ((3, 3),), "float64")
-    (((43, 43),), (slice(42, None, 43),))
+    (((43, 43),), (slice(42, None, 43),), {0: -1})
+    >>> split_plan("sum:float64:0:0", ((3,) * 100, (10**5,)), "float64")[2]
+    {0: -1, 1: 975}
     """
     if out not in FORMATS:
         return None
     _, _, red, kept, _ = parse_spec(spec, len(chunks))
     n1 = _host.EXPANSION + 1
-    nblocks = math.prod(len(chunks[a]) for a in red)
-    if nblocks * n1 * math.prod(max(chunks[a]) for a in kept) > SPLIT_MAX:
+    room = SPLIT_MAX // (math.prod(len(chunks[a]) for a in red) * n1)  # outputs per task
+    if room < 1:
         return None
     r0 = red[0]
     parts = tuple(
         ((n1 if a == r0 else 1),) * len(c) if a in red else c for a, c in enumerate(chunks)
     )
     flags = tuple(slice(n1 - 1, None, n1) if a == r0 else slice(None) for a in range(len(chunks)))
-    return parts, flags
+    return parts, flags, _cut(chunks, red, kept, room)
+
+
+def _cut(
+    chunks: tuple[tuple[int, ...], ...], red: tuple[int, ...], kept: list[int], room: int
+) -> dict[int, int]:
+    """A rechunk (axis: block length) gathering the axes ``red`` whole, the ``kept`` axes cut
+    so that a block holds at most ``room`` of their elements (at least one)."""
+    gather = dict.fromkeys(red, -1)
+    for a in reversed(kept):  # the last kept axes keep their blocks longest
+        if max(chunks[a]) > room:
+            gather[a] = room
+        room = max(room // min(max(chunks[a]), room), 1)
+    return gather
+
+
+#: A split sum or cumsum rechunks its data so that the reduced axes are whole (then runs the
+#: kernels block by block) where the per-block partials, EXPANSION + 1 float64 values per
+#: output and block, would take more than this fraction of the data's bytes: blocks of 100 rows
+#: of float32 data summed over axis 0 made partials of 86% of the data's size, 7-28x dask's sum.
+GATHER_FRACTION = 1 / 8
+
+
+def gather_plan(
+    spec: str, chunks: tuple[tuple[int, ...], ...], itemsize: int
+) -> dict[int, int] | None:
+    """For a spec whose reduced axes (cumsum axis) are split across ``chunks``: the rechunk
+    that gathers them whole, blocks no larger than the largest now, where that beats per-block
+    partials (:data:`GATHER_FRACTION`); else ``None``.
+
+    >>> gather_plan("sum:float32:0:0", ((100,) * 10, (10**4,)), 4)
+    {0: -1, 1: 1000}
+    >>> gather_plan("sum:float32:0:0", ((10**4,) * 10, (10**4,)), 4) is None
+    True
+    """
+    _, _, red, kept, _ = parse_spec(spec, len(chunks))
+    n_red = math.prod(builtins.sum(chunks[a]) for a in red)  # this module's sum shadows it
+    blocks = math.prod(len(chunks[a]) for a in red)
+    if (_host.EXPANSION + 1) * 8 * blocks <= GATHER_FRACTION * n_red * itemsize:
+        return None
+    largest = math.prod(max(c) for c in chunks)
+    return _cut(chunks, red, kept, max(largest // n_red, 1))
 
 
 def block_partials(spec: str, a: Any) -> Any:
@@ -175,6 +226,70 @@ def finish_partials(spec: str, parts: Any) -> Any:
     if keepdims:
         return res.reshape(tuple(1 if i in red else shape[i] for i in range(parts.ndim)))
     return res.reshape(tuple(shape[i] for i in kept))
+
+
+def block_carries(spec: str, totals: Any) -> Any:
+    """For a ``"cumsum:..."`` spec whose axis is split across blocks: from the
+    :func:`block_partials` of every block but the last (concatenated along the axis), every
+    block's carry, the exact sum of the blocks before it, in the same layout (one block more): a
+    float64 expansion, then a flag set where a block's total or a carry passed float64's range
+    (the caller then runs the portable path). The first block's carry is -0, which adds nothing.
+
+    >>> import numpy as np
+    >>> if _host.available():
+    ...     t = block_partials("sum:float64:0:0", np.array([1e300, 1.0]))
+    ...     c = block_carries("cumsum:float64:0", np.concatenate([t, t]))
+    ...     print(c[[0, 43, 44, 86, 87]].tolist())
+    ... else:
+    ...     print([-0.0, 1e300, 1.0, 2e300, 2.0])
+    [-0.0, 1e+300, 1.0, 2e+300, 2.0]
+    """
+    import numpy as np
+
+    _, _, red, kept, _ = parse_spec(spec, totals.ndim)
+    n1 = _host.EXPANSION + 1
+    m = math.prod([totals.shape[i] for i in kept])
+    nb = totals.shape[red[0]] // n1
+    tot = _np_rows(totals, kept, red, m, nb * n1).reshape(m, nb, n1)
+    car = np.full((m, nb + 1, n1), -0.0)
+    car[:, :, -1] = 0.0
+    for j in range(nb):
+        comps, over = _host.expansions(np.concatenate([car[:, j, :-1], tot[:, j, :-1]], 1))
+        car[:, j + 1, :-1] = comps
+        car[:, j + 1, -1] = over | (tot[:, j, -1] != 0) | (car[:, j, -1] != 0)
+    shape = list(totals.shape)
+    shape[red[0]] = (nb + 1) * n1
+    return _unrows(car.reshape(m, -1), tuple(shape), kept, red[0])
+
+
+def finish_cumsum(spec: str, a: Any, carry: Any) -> Any:
+    """A block's part of a ``"cumsum:..."`` spec's prefix sums, from its carry (its part of
+    :func:`block_carries`): the kernel's exact prefix sums of the carry's components followed
+    by the block, each rounded once, the carry's own positions dropped. Only the components some
+    row needs are prepended (one to three for normal data); none for an all -0 carry.
+
+    >>> import numpy as np
+    >>> if _host.available():
+    ...     carry = np.array([1.0, -(2.0**-60)] + [-0.0] * 41)
+    ...     print(finish_cumsum("cumsum:float32:0", np.full(2, 2.0**-24), carry).tolist())
+    ... else:
+    ...     print([1.0, 1.0000001192092896])
+    [1.0, 1.0000001192092896]
+    """
+    import numpy as np
+
+    _, out, red, kept, _ = parse_spec(spec, a.ndim)
+    m = math.prod([a.shape[i] for i in kept])
+    k = a.shape[red[0]]
+    comps = _np_rows(carry, kept, red, m, _host.EXPANSION + 1)[:, :-1]
+    used = np.flatnonzero(comps.any(0))  # a zero component past the first is -0
+    n = int(used[-1]) + 1 if len(used) else int(not np.signbit(comps[:, 0]).all())
+    if n == 0:
+        return run_host(spec, a)
+    w = np.empty((m, n + k), np.float64)
+    w[:, :n] = comps[:, :n]
+    w[:, n:] = _np_rows(a, kept, red, m, k)
+    return _unrows(_host.cumsum_rows_wide(w, out)[:, n:], a.shape, kept, red[0])
 
 
 def parse_spec(spec: str, nd: int) -> tuple[str, str, tuple[int, ...], list[int], bool]:

@@ -41,6 +41,7 @@ from ._formats import FORMATS, Fmt
 __all__ = [
     "available",
     "cumsum_rows",
+    "cumsum_rows_wide",
     "expansions",
     "sum_cols",
     "sum_rows",
@@ -183,9 +184,9 @@ def expansions(a: Any) -> tuple[Any, Any]:
     """The exact row sums of the real 2-D array ``a`` (M, K) as float64 expansions (M,
     :data:`EXPANSION`): components whose exact sum is the row's, padded with -0 (which adds
     nothing, not even to a -0), and whether a row's sum overflowed float64 (its components are
-    then not exact). Component ``i`` is the exact sum of the row and the negated components
-    before it, correctly rounded: one kernel pass each, until the rest is 0 (two or three
-    passes for normal data). NaN and infinities end a row as its one component.
+    then not exact). Component ``i`` is the row's sum less the components before it, correctly
+    rounded (two or three for normal data), from the superaccumulator of one exact pass.
+    NaN and infinities end a row as its one component.
 
     >>> import numpy as np
     >>> if available():
@@ -197,22 +198,14 @@ def expansions(a: Any) -> tuple[Any, Any]:
     """
     import numpy as np
 
-    m, k = a.shape
-    w = np.empty((m, k + EXPANSION), np.float64)
-    w[:, :k] = a
-    w[:, k:] = -0.0
-    comps = np.full((m, EXPANSION), -0.0)
-    live = np.ones(m, bool)
-    data_inf = np.isinf(w[:, :k]).any(axis=1)
-    over = np.zeros(m, bool)
-    for i in range(EXPANSION):
-        s = np.where(live, sum_rows_wide(w, "float64"), -0.0)
-        comps[:, i] = s if i == 0 else np.where(s == 0, -0.0, s)  # the rest's 0 adds nothing
-        over |= live & np.isinf(s) & ~data_inf
-        live &= np.isfinite(s) & (s != 0)
-        if not live.any():
-            break
-        w[:, k + i] = np.where(live, -s, -0.0)
+    from . import _host_kernels as hk
+
+    if a.dtype not in (np.float32, np.float64):
+        a = a.astype(np.float32 if a.dtype.itemsize <= 4 else np.float64)  # halves: exact
+    x = np.ascontiguousarray(a)
+    comps = np.full((x.shape[0], EXPANSION), -0.0)
+    over = np.zeros(x.shape[0], bool)
+    hk.expansion_rows_k(x, comps, over, _slow(_kernels()), _threads())
     return comps, over
 
 
@@ -239,13 +232,35 @@ def sum_cols(a: Any, out: str) -> Any:
 
 def cumsum_rows(a: Any, out: str) -> Any:
     """Exact row prefix sums (M, K) of the 2-D NumPy float array ``a``, each correctly rounded."""
-    import numpy as np
 
     if out in ("complex64", "complex128"):
         return _per_component(cumsum_rows, a, out)
-    k = _kernels()
     x, fmt = _prep(a, out)
+    return _row_prefixes(x, fmt, out)
+
+
+def _row_prefixes(x: Any, fmt: Fmt, out: str) -> Any:
+    """The prefix kernel on the C-contiguous float32 or float64 array ``x``, rounded to ``fmt``."""
+    import numpy as np
+
+    k = _kernels()
     # Bits at the output's width (the kernel narrows them as it stores): no int64 copy to convert.
     bits = np.empty(x.shape, np.int64 if fmt.nbits == 64 else f"uint{fmt.nbits}")
     k[1](x, bits, fmt.p, fmt.emask, fmt.nbits, _slow(k))
     return _finish(bits, out)
+
+
+def cumsum_rows_wide(a: Any, out: str) -> Any:
+    """Exact row prefix sums (M, K) of the 2-D float64 array ``a``, each rounded once to the real
+    format ``out`` (float64 or narrower).
+
+    >>> import numpy as np
+    >>> if available():
+    ...     print(cumsum_rows_wide(np.array([[1.0, 2.0**-24, 2.0**-60]]), "float32").tolist())
+    ... else:
+    ...     print([[1.0, 1.0, 1.0000001192092896]])
+    [[1.0, 1.0, 1.0000001192092896]]
+    """
+    import numpy as np
+
+    return _row_prefixes(np.ascontiguousarray(a, dtype=np.float64), FORMATS[out], out)

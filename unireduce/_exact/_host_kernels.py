@@ -678,10 +678,9 @@ def sum_rows_k(
 
 
 @jit(parallel=True)
-def _split_exact(
-    row: Any, out: Any, r: int, p: int, emask: int, nbits: int, slow: bool, nt: int, step: int
-) -> None:
-    """The exact sum of one long row in ``nt`` parts: one superaccumulator per part, merged."""
+def _split_acc(row: Any, slow: bool, nt: int, step: int) -> tuple[Any, Any, Any, Any, Any]:
+    """The superaccumulator of one long row summed in ``nt`` parts (one accumulator each,
+    merged), and :func:`row_sum`'s flags."""
     k = row.shape[0]
     accs = np.zeros((nt, NCHUNK), np.int64)
     flags = np.zeros((nt, 4), np.bool_)
@@ -697,18 +696,84 @@ def _split_exact(
     acc = np.zeros(NCHUNK, np.int64)
     for t in range(nt):
         acc += accs[t]
-    fin(
-        acc,
-        flags[:, 0].any(),
-        flags[:, 1].any(),
-        flags[:, 2].any(),
-        flags[:, 3].all(),
-        out,
-        r,
-        p,
-        emask,
-        nbits,
-    )
+    return acc, flags[:, 0].any(), flags[:, 1].any(), flags[:, 2].any(), flags[:, 3].all()
+
+
+@jit
+def _split_exact(
+    row: Any, out: Any, r: int, p: int, emask: int, nbits: int, slow: bool, nt: int, step: int
+) -> None:
+    """The exact sum of one long row in ``nt`` parts (:func:`_split_acc`), rounded."""
+    acc, nan, pinf, ninf, allneg0 = _split_acc(row, slow, nt, step)
+    fin(acc, nan, pinf, ninf, allneg0, out, r, p, emask, nbits)
+
+
+@jit
+def emit_expansion(
+    acc: Any, nan: bool, pinf: bool, ninf: bool, allneg0: bool, comps: Any, over: Any, r: int
+) -> None:
+    """``comps[r]`` (prefilled with -0.0) = a float64 expansion of ``acc``'s exact value:
+    component ``i`` is the value less the components before it, correctly rounded (so each is
+    at most 2**-52 of the one before); NaN or an infinity as the one component where
+    :func:`row_sum`'s flags say so, and ``over[r]`` where the value passed float64's range."""
+    if nan or (pinf and ninf):
+        comps[r, 0] = np.nan
+        return
+    if pinf or ninf:
+        comps[r, 0] = np.inf if pinf else -np.inf
+        return
+    inf = np.int64(2047) << 52
+    for i in range(comps.shape[1]):
+        bits, neg, zero = round_acc(acc, 53, 2047)
+        if zero:
+            if i == 0 and not allneg0:
+                comps[r, 0] = 0.0
+            return
+        if bits == inf:
+            over[r] = True
+            return
+        v = np.int64(bits).view(np.float64)
+        v = -v if neg else v
+        comps[r, i] = v
+        add_double(acc, -v)
+
+
+@jit(parallel=True)
+def expansion_rows_k(x: Any, comps: Any, over: Any, slow: bool, nt: int) -> None:
+    """Every row's exact sum as a float64 expansion (:func:`emit_expansion`): one exact pass (the
+    superaccumulator of the sum's fallback), long rows split between threads."""
+    m, k = x.shape
+    if m < nt and k >= 4 * B * nt:
+        step = -(-k // (nt * B)) * B
+        for r in range(m):
+            acc, nan, pinf, ninf, allneg0 = _split_acc(x[r], slow, nt, step)
+            emit_expansion(acc, nan, pinf, ninf, allneg0, comps, over, r)
+        return
+    quick = x.itemsize == 4 and k <= B  # short float32 rows: float64 sums usually exact
+    for r in nb.prange(m):
+        ok, t = exact_in_float64(x[r]) if quick and not here(slow) else (False, 0.0)
+        if ok:
+            comps[r, 0] = t
+            continue
+        acc = np.zeros(NCHUNK, np.int64)
+        f = row_sum(x[r], 0, k, acc, slow)
+        emit_expansion(acc, f[0], f[1], f[2], f[3], comps, over, r)
+
+
+@jit
+def exact_in_float64(row: Any) -> tuple[bool, float]:
+    """``(True, Σ row)`` where adding the row left to right in float64 rounds nothing (every
+    TwoSum error is 0: the sum is exact, its zero signed as IEEE addition signs it), as for
+    short rows of float32 data; else ``(False, _)`` (also on NaN, infinities, overflow)."""
+    s = np.float64(wide(row[0])) if row.shape[0] else -0.0
+    bad = 0.0
+    for i in range(1, row.shape[0]):
+        v = np.float64(wide(row[i]))
+        t = s + v
+        bb = t - s
+        bad += abs((s - (t - bb)) + (v - bb))  # NaN once anything is not finite
+        s = t
+    return bad == 0.0 and abs(s) < np.inf, s
 
 
 @jit
