@@ -437,12 +437,15 @@ def test_dask_split_sums_combine_exact_block_expansions(
     # Each block's exact partial sums as float64 expansions, summed exactly once more: the
     # portable path across chunks took 24-41x dask's sum of 10**7 normal values, and 13.5 s for
     # 10**5 values spread over 2000 binades.
-    x, d = _dask_split_case(monkeypatch, case, dt, shape, chunks)
+    _check_split_sums(*_dask_split_case(monkeypatch, case, dt, shape, chunks), red, dt)
+
+
+def _check_split_sums(x: np.ndarray, d: Any, red: Any, dt: str) -> None:
     be = backend_of(d)
     for keep in (False, True):
         got = np.asarray(_exact.sum(be, d, red, keep, dt).compute())
         want = exact_sum_along(x, red, keep, dt)
-        _assert_bits(got, want, f"dask {dt} {case} {shape}/{chunks} sum over {red} keep={keep}")
+        _assert_bits(got, want, f"dask {dt} {d.chunks} sum over {red} keep={keep}")
 
 
 @pytest.mark.parametrize("dt", ["float32", "float64"])
@@ -472,6 +475,25 @@ def test_dask_split_axes_of_few_rows_are_gathered_and_run_whole(
         want = exact_sum_along(x, red, keep, dt)
         _assert_bits(np.asarray(y.compute()), want, f"{dt} {case} sum over {red} keep={keep}")
     y = _exact.cumsum(be, d, red[-1], dt)
+    assert y.chunks == d.chunks
+    want = exact_cumsum_along(x, red[-1], dt)
+    _assert_bits(np.asarray(y.compute()), want, f"{dt} {case} cumsum along {red[-1]}")
+
+
+@pytest.mark.parametrize(  # complex128 "range" partial sums may pass 2**1024 (portable path)
+    ("dt", "case"),
+    [(dt, c) for dt in ("complex64", "complex128") for c in ("random", "subnormal", "special")]
+    + [("complex64", "range")],
+)
+@pytest.mark.parametrize(("shape", "chunks", "red"), DASK_SPLIT)
+def test_dask_split_complex_sums_take_the_partials_route_per_component(
+    monkeypatch: pytest.MonkeyPatch, dt: str, case: str, shape: Any, chunks: Any, red: Any
+) -> None:
+    # Each component's sums and cumsums from float64 expansions, put together (the portable
+    # path ran before).
+    x, d = _dask_split_case(monkeypatch, case, dt, shape, chunks)
+    _check_split_sums(x, d, red, dt)
+    y = _exact.cumsum(backend_of(d), d, red[-1], dt)
     assert y.chunks == d.chunks
     want = exact_cumsum_along(x, red[-1], dt)
     _assert_bits(np.asarray(y.compute()), want, f"{dt} {case} cumsum along {red[-1]}")
@@ -593,6 +615,24 @@ def test_dask_split_totals_past_float64s_range_take_the_portable_path(
     got = np.asarray(y.compute())
     _assert_bits(got, exact_cumsum_along(x, 0, "float64"), "carry past float64's range")
     assert got[-1] == 1.75 and np.isinf(got[2]) and len(ran) == 1
+
+
+def test_dask_split_complex_cumsum_whose_real_carry_overflows(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Per component: the real part's carry passes 2**1024 and takes its part of the portable
+    # path; the imaginary part keeps the partials route.
+    da = pytest.importorskip("dask.array", reason="dask is part of unireduce[all]")
+    monkeypatch.setattr(_exact, "GATHER_FRACTION", np.inf)
+    big = np.finfo(np.float64).max
+    x = np.array([big, 0.5, big, 0.25, -big, -big, 1.0]) + 1j * np.arange(1.0, 8.0) / 3
+    d = da.from_array(x, chunks=(2, 2, 3))
+    ran = _spy_portable(monkeypatch)
+    y = _exact.cumsum(backend_of(d), d, 0, "complex128")
+    assert y.chunks == d.chunks
+    got = np.asarray(y.compute())
+    _assert_bits(got, exact_cumsum_along(x, 0, "complex128"), "complex carry past the range")
+    assert got[-1].real == 1.75 and len(ran) == 1
 
 
 def test_dask_cond_keeps_the_chunks_and_computes_the_other_branch_once() -> None:
