@@ -310,31 +310,30 @@ class DaskBackend(ArrayAPIBackend):
         or where ``split_plan`` declines. Complex results: each component so, then put
         together. The portable path across chunks took 24-150x dask's own sum and 45-82x its
         cumsum of 10**7 values."""
-        from unireduce._exact import gather_plan, parse_spec, split_plan
+        from unireduce._exact import component_spec, gather_plan, parse_spec, split_plan
 
         if portable is None:
             return None
-        op = spec.split(":")[0]
-        regroup = gather_plan(spec, x.chunks, x.dtype.itemsize // (2 if _is_complex(dtype) else 1))
+        op, _, _, kept, keepdims = parse_spec(spec, x.ndim)
+        regroup = gather_plan(spec, x.chunks, x.dtype.itemsize)
         if regroup is not None:  # few rows per block: the data itself gathered, block by block
             y = self.host_call(x.rechunk(regroup), spec, shape, dtype, portable)
-            kept = parse_spec(spec, x.ndim)[3]
-            if op == "cumsum" or spec.endswith(":1"):  # same axes as x
-                return y.rechunk(x.chunks if op == "cumsum" else {a: x.chunks[a] for a in kept})
-            return y.rechunk(tuple(x.chunks[a] for a in kept))
-        if _is_complex(dtype):  # per component; the fallback's part where a component overflows
-            comp = "float32" if dtype == "complex64" else "float64"
-            cspec = spec.replace(f":{dtype}:", f":{comp}:", 1)
+            if op == "cumsum":
+                return y.rechunk(x.chunks)
+            return y.rechunk({(a if keepdims else i): x.chunks[a] for i, a in enumerate(kept)})
+        part_spec = component_spec(spec)
+        if part_spec is not None:  # per component; the fallback's part where one overflows
 
             def fallback(part: Callable[[Any], Any]) -> Callable[[Any], Any]:
                 return lambda _: part(portable(x))
 
+            comp = part_spec.split(":")[1]
             re, im = (
-                self._split(part(x), cspec, shape, red, comp, fallback(part))
+                self._split(part(x), part_spec, shape, red, comp, fallback(part))
                 for part in (self.real, self.imag)
             )
             return None if re is None or im is None else self.make_complex(re, im)
-        plan = split_plan(spec if op == "sum" else f"sum:{dtype}:{red[0]}:1", x.chunks, dtype)
+        plan = split_plan(spec, x.chunks, dtype)
         if plan is None:
             return None
         stages = self._split_sum if op == "sum" else self._split_cumsum
@@ -393,9 +392,8 @@ class DaskBackend(ArrayAPIBackend):
         chunks, flags, gather = plan
         chunks = tuple(c[:-1] if a == ax else c for a, c in enumerate(chunks))
         meta = np.empty((0,) * x.ndim, np.float64)
-        sspec = f"sum:{dtype}:{ax}:1"
         totals = da.map_blocks(
-            functools.partial(block_partials, sspec),
+            functools.partial(block_partials, spec),
             head,
             chunks=chunks,
             dtype=np.float64,
@@ -542,10 +540,6 @@ def _map_reduced(
     return da.map_blocks(run, x, drop_axis=red, dtype=dtype, meta=meta)
 
 
-def _is_complex(dtype: str) -> bool:
-    return dtype in ("complex64", "complex128")
-
-
 class _Deferred:
     """The other branch of :meth:`DaskBackend.cond`: a function making a dask array, computed at
     most once per use of the graph and shared by the ``uses`` blocks that slice it (a task
@@ -569,8 +563,10 @@ class _Deferred:
         return {k: self.__dict__[k] for k in ("make", "shape", "dtype", "uses", "_token")}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__(state["make"], state["shape"], state["dtype"], state["uses"])  # type: ignore[misc]
-        self._token = state["_token"]
+        import threading
+
+        self.__dict__.update(state)
+        self._lock, self._value, self._left = threading.Lock(), None, self.uses
 
     def take(self) -> Any:
         """The computed array; after its last use it is dropped (a new compute makes it again)."""

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from typing import Any, Literal
 
 from unireduce._backend import Backend
-from unireduce._dtypes import is_integer
+from unireduce._dtypes import COMPLEX_COMPONENT, is_integer
 
 from . import _host
 from ._formats import FORMATS
@@ -115,8 +115,8 @@ SPLIT_MAX = 1 << 22
 def split_plan(
     spec: str, chunks: tuple[tuple[int, ...], ...], out: str
 ) -> tuple[tuple[tuple[int, ...], ...], tuple[slice, ...], dict[int, int]] | None:
-    """For a ``"sum:..."`` spec over an array chunked as ``chunks`` (dask's per-axis block
-    lengths) whose reduced axes are split: the chunks of the per-block partials
+    """For a spec over an array chunked as ``chunks`` (dask's per-axis block lengths) whose
+    reduced axes (a cumsum's axis) are split: the chunks of the per-block partials
     (:func:`block_partials`), the index of their overflow flags, and how to rechunk the
     partials (axis: block length) so that each task gathers the reduced axes whole and at most
     :data:`SPLIT_MAX` elements (the kept axes cut smaller where needed); ``None`` where the
@@ -163,6 +163,18 @@ def _cut(
 GATHER_FRACTION = 1 / 8
 
 
+def component_spec(spec: str) -> str | None:
+    """The spec for each component of a complex result's spec (its real dtype); ``None`` for a
+    real result.
+
+    >>> component_spec("cumsum:complex64:1"), component_spec("sum:float32:0:1")
+    ('cumsum:float32:1', None)
+    """
+    op, out, *rest = spec.split(":")
+    comp = COMPLEX_COMPONENT.get(out)
+    return None if comp is None else ":".join([op, comp, *rest])
+
+
 def gather_plan(
     spec: str, chunks: tuple[tuple[int, ...], ...], itemsize: int
 ) -> dict[int, int] | None:
@@ -175,17 +187,19 @@ def gather_plan(
     >>> gather_plan("sum:float32:0:0", ((10**4,) * 10, (10**4,)), 4) is None
     True
     """
-    _, _, red, kept, _ = parse_spec(spec, len(chunks))
+    _, out, red, kept, _ = parse_spec(spec, len(chunks))
     n_red = math.prod(builtins.sum(chunks[a]) for a in red)  # this module's sum shadows it
     blocks = math.prod(len(chunks[a]) for a in red)
-    if (_host.EXPANSION + 1) * 8 * blocks <= GATHER_FRACTION * n_red * itemsize:
+    parts = 2 if out in COMPLEX_COMPONENT else 1  # complex: partials per component
+    if parts * (_host.EXPANSION + 1) * 8 * blocks <= GATHER_FRACTION * n_red * itemsize:
         return None
     largest = math.prod(max(c) for c in chunks)
     return _cut(chunks, red, kept, max(largest // n_red, 1))
 
 
 def block_partials(spec: str, a: Any) -> Any:
-    """A block's part of a ``"sum:..."`` spec's sums whose reduced axes are split across blocks:
+    """A block's part of a spec's sums (for a cumsum: its block totals along the axis) whose
+    reduced axes are split across blocks:
     per output, the float64 expansion of the block's exact partial sum (:func:`_host.expansions`)
     and an overflow flag (1.0 where the partial sum passed float64's range), laid along the first
     reduced axis (``EXPANSION + 1`` long), the other reduced axes kept at length 1.

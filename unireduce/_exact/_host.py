@@ -36,6 +36,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from unireduce._dtypes import COMPLEX_COMPONENT
+
 from ._formats import FORMATS, Fmt
 
 __all__ = [
@@ -131,7 +133,7 @@ def _per_component(fn: Callable[[Any, str], Any], a: Any, out: str) -> Any:
     """``fn`` (a real kernel wrapper) applied to the real and imaginary parts of complex ``a``."""
     import numpy as np
 
-    comp = "float32" if out == "complex64" else "float64"
+    comp = COMPLEX_COMPONENT[out]
     re = fn(np.ascontiguousarray(a.real), comp)
     im = fn(np.ascontiguousarray(a.imag), comp)
     res = np.empty(re.shape, dtype=out)

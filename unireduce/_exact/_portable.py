@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from unireduce._backend import Backend, NativeDType
+from unireduce._dtypes import COMPLEX_COMPONENT
 from unireduce._errors import IntegerOverflowError, UnireduceValueError
 
 from ._formats import FORMATS, Fmt, Lanes, lanes_for
@@ -1228,7 +1229,7 @@ def sum_rows(
     [1.0]
     """
     if out in ("complex64", "complex128"):
-        comp = "float32" if out == "complex64" else "float64"
+        comp = COMPLEX_COMPONENT[out]
         fresh = rows
         re_rows = None if fresh is None else (lambda: be.real(fresh()))
         im_rows = None if fresh is None else (lambda: be.imag(fresh()))

@@ -107,11 +107,11 @@ def run(be: Backend, v: Any, spec: str, shape: tuple[int, ...]) -> Any:
     ``spec`` (of shape ``shape``), as FFI calls in a program for the CPU: float16/bfloat16
     widened to float32 (exact), complex per component, the reduced axes made trailing (rows of
     the row-major layout) or, when they lead, read as columns with no transposed copy."""
-    from . import parse_spec
+    from . import component_spec, parse_spec
 
     op, out, red, kept, _ = parse_spec(spec, len(v.shape))
-    if out in ("complex64", "complex128"):
-        part = ":".join([op, "float32" if out == "complex64" else "float64", *spec.split(":")[2:]])
+    part = component_spec(spec)
+    if part is not None:
         return be.make_complex(run(be, be.real(v), part, shape), run(be, be.imag(v), part, shape))
     src = "float64" if out == "float64" else "float32"
     if be.dtype_name(v.dtype) != src:
