@@ -830,6 +830,130 @@ def test_cumsum_fast_route_certifies_under_jit(fwk: Framework) -> None:
     assert np.asarray(fwk.to_numpy(ok)).tolist() == [True] * 4
 
 
+def _spy_bound(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The row counts of the cumsum tries that bound the tail (:func:`_portable._sparse_tail`),
+    eager JAX run op by op (see :func:`_spy`)."""
+    _spy(monkeypatch, "_cum_rows")
+    seen: list[int] = []
+    real = _portable._sparse_tail
+
+    def spy(be: Any, cur: Any, wk: Any) -> Any:
+        seen.append(int(cur.shape[0]))
+        return real(be, cur, wk)
+
+    monkeypatch.setattr(_portable, "_sparse_tail", spy)
+    return seen
+
+
+def _ordinary_rows(k: int) -> np.ndarray:
+    """float32 rows of normal and uniform values and one with leading zeros, three tiny values
+    each (2**-30: tails of their blocks in float64 work, of 1024 values, and in float32 work,
+    of 32)."""
+    rng = np.random.default_rng(21)
+    x = np.concatenate(
+        [rng.standard_normal((2, k)), rng.random((1, k)), rng.standard_normal((1, k))]
+    )
+    x[3, :3000] = 0.0
+    x[:, [1500, 51300, 99000]] = 1e-9 * rng.standard_normal((4, 3))
+    return x.astype(np.float32)
+
+
+@pytest.mark.parametrize("fwk", FWS, indirect=True)
+def test_cumsum_sparse_tail_certifies_ordinary_rows(
+    fwk: Framework, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # float32 data: the tail (values below about 2**-17 of their block's maximum in float64
+    # work, 2**-25 in float32 work, JAX with x64 off) gets a bound, not prefix sums of its own
+    # (a cumsum of the data less). On ordinary
+    # rows with tails in a few blocks that certifies every prefix: the route with the tail's
+    # prefix sums never runs.
+    x = _ordinary_rows(100_000)
+    be = backend_of(fwk.make(x, "float32"))
+    fmt = _portable.FORMATS["float32"]
+    assert _portable._sparse_cum(be, fmt)
+    assert bool(fwk.to_numpy(_portable._few_tails(be, fwk.make(x, "float32"), fmt)))
+    bounded, dense = _spy_bound(monkeypatch), _spy(monkeypatch, "_cum_rows")
+    _check_cum(fwk, "eager", x, "float32", "ordinary rows")
+    assert (bounded, dense) == ([4], [])
+
+
+@pytest.mark.parametrize("fwk", FWS, indirect=True)
+def test_cumsum_of_wide_data_takes_the_tail_prefix_route_at_once(
+    fwk: Framework, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Data over 2**+-40 holds a tail in every block, where the bound would fail to certify
+    # prefixes (193 of 10**6 lognormal values over 2**+-13, float64 work): it skips the bounded
+    # try, and the integer route never runs either.
+    rng = np.random.default_rng(22)
+    x = rng.standard_normal((2, 20_000)) * 2.0 ** rng.uniform(-40, 40, (2, 20_000))
+    x = x.astype(np.float32)
+    be = backend_of(fwk.make(x, "float32"))
+    assert not bool(
+        fwk.to_numpy(_portable._few_tails(be, fwk.make(x, "float32"), _portable.FORMATS["float32"]))
+    )
+    bounded, integer = _spy_bound(monkeypatch), _spy(monkeypatch, "_careful_cum_rows")
+    _check_cum(fwk, "eager", x, "float32", "wide rows")
+    assert (bounded, integer) == ([], [])
+
+
+def _tail_tie_rows(k: int) -> np.ndarray:
+    """float32 rows whose float32 ties (1 + 2**-24) are broken by values only the tail of a
+    float64-work block holds (2**-60, below 2**-41 of the block's maximum), in the first block
+    and in the second (after the boundary at 1024), and a benign row. The bound covers every
+    prefix of a block with a tail, the tie before the tiny value too."""
+    t, s = 2.0**-24, 2.0**-60
+    x = np.zeros((5, k))
+    x[0, :4] = [1.0, t, s, -s]  # prefixes 1, tie (1), just above it (up), tie again (1)
+    x[1, :4] = [-1.0, -t, -s, s]
+    # The carry 1 + 2**-24 into the second block, whose maximum 0.5 leaves 2**-60 in its tail.
+    x[2, 1020:1030] = [1.0, t, 0, 0, 0.5, -0.5, s, 0, 0, -s]
+    x[3, :3] = [3.0, 2 * t, -s]  # just below a tie (3 + 2**-23): rounds down
+    x[4] = np.random.default_rng(4).standard_normal(k)
+    return x.astype(np.float32)
+
+
+@pytest.mark.parametrize("fwk", FWS, indirect=True)
+def test_cumsum_tie_broken_in_the_tail_takes_the_tail_prefix_route(
+    fwk: Framework, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The bound cannot tell which side of a tie such a prefix lies: after the bounded try those
+    # rows (one by one, among 40) take the route with the tail's prefix sums, which certifies
+    # them in float64 work; the integer route never runs there. Ignoring the bound would
+    # certify row 2 rounded to even (1), not up.
+    rng = np.random.default_rng(5)
+    x = np.concatenate([_tail_tie_rows(1100), rng.standard_normal((35, 1100)).astype(np.float32)])
+    t = fwk.make(x, "float32")
+    be = backend_of(t)
+    dense, integer = _spy(monkeypatch, "_cum_rows"), _spy(monkeypatch, "_careful_cum_rows")
+    got = fwk.to_numpy(
+        _portable._float_rows(be, t, _portable.FORMATS["float32"], True, sparse=True)
+    )
+    bad = np.argwhere(_bits(np.asarray(got)) != _bits(exact_cumsum_along(x, 1, "float32")))
+    assert bad.size == 0, f"prefixes {bad[:4].tolist()} wrong"
+    assert dense == [_portable.patch_capacity(40)]
+    # float32 work (JAX with x64 off) does not certify these ties either: the integer route.
+    assert integer == ([] if fwk.id != "jax" else dense)
+    _check_cum(fwk, "eager", x, "float32", "ties broken in the tail")
+    if fwk.id in ("jax", "jax_x64", "tensorflow"):
+        _check_cum(fwk, "jit", x, "float32", "ties broken in the tail, compiled")
+
+
+@pytest.mark.parametrize("fwk", ["numpy", "jax", "jax_x64", "tensorflow"], indirect=True)
+def test_cumsum_tail_bound_refuses_only_rows_it_cannot_bound(fwk: Framework) -> None:
+    x = _tail_tie_rows(1100)
+    t = fwk.make(x, "float32")
+    be = backend_of(t)
+
+    def quick(a: Any) -> Any:
+        return _portable._quick_cum_rows(be, a, _portable.FORMATS["float32"], True)
+
+    for run in (quick, _jit(fwk, quick)) if fwk.id != "numpy" else (quick,):
+        yo, ok = (np.asarray(fwk.to_numpy(v)) for v in run(t))
+        assert ok.tolist() == [False, False, False, False, True]
+        want = exact_cumsum_along(x, 1, "float32")
+        assert (_bits(yo[ok]) == _bits(want[ok])).all()
+
+
 def _three_word_rows(rng: np.random.Generator) -> tuple[np.ndarray, list[bool]]:
     """float32 rows of 100 whose exact prefixes need three float32 words (bits 2**-24 and
     2**-60 below the leading one) next to float32 rounding boundaries, and whether each row's
@@ -916,16 +1040,18 @@ def test_certificate_of_three_exact_words(fwk: Framework, nwords: int) -> None:
     assert ok[right].all(), f"refused though right: {words[right & ~ok][:3]!r}"
 
 
+@pytest.mark.parametrize("sparse", [False, True])
 @pytest.mark.parametrize("dt", ["float16", "float32", "float64"])
 @pytest.mark.parametrize("case", [c for c, _ in REFUSED])
-def test_cumsum_certificate_on_adversarial_rows(dt: str, case: str) -> None:
+def test_cumsum_certificate_on_adversarial_rows(dt: str, case: str, sparse: bool) -> None:
     # A certified row is right whatever the data. NaN or inf, an exact result that overflows or
     # is subnormal, and all -0 prefixes are never certified; ties and cancellation may be (the
     # route tracks exactness), and must then be right.
     with np.errstate(over="ignore", invalid="ignore"):
         x = _adversarial(dt, np.random.default_rng(3))[case]
     be = backend_of(x)
-    yo, ok = (np.asarray(v) for v in _portable._quick_cum_rows(be, x, _portable.FORMATS[dt]))
+    quick = _portable._quick_cum_rows(be, x, _portable.FORMATS[dt], sparse)
+    yo, ok = (np.asarray(v) for v in quick)
     want = exact_cumsum_along(x, 1, dt)
     same = (_bits(yo) == _bits(want)).all(axis=1)
     assert not (ok & ~same).any(), f"{case}: a wrong row was certified"
