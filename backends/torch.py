@@ -395,8 +395,16 @@ class TorchBackend(Backend):
         if not torch.compiler.is_compiling() or not self.is_traced(pred):
             return super().cond(pred, true_fn, false_fn)
         # The clones: a torch.cond branch may not return a tensor it closed over ("Higher order
-        # ops do not support aliasing", Dynamo's gb0040, torch 2.13).
-        return torch.cond(pred, lambda: true_fn().clone(), lambda: false_fn().clone(), ())
+        # ops do not support aliasing", Dynamo's gb0040, torch 2.13), and both branches' outputs
+        # must have the same strides ("The sorted order of strides of the two branches' output
+        # doesn't match": an elementwise op on a transposed view keeps its strides).
+        fmt = torch.contiguous_format
+        return torch.cond(
+            pred,
+            lambda: true_fn().clone(memory_format=fmt),
+            lambda: false_fn().clone(memory_format=fmt),
+            (),
+        )
 
     def guard(self, y: Any, bad: Any, err: Exception) -> Any:
         """A copy of ``y`` made by the op ``unireduce::guard``, which raises ``err`` when it runs

@@ -830,18 +830,18 @@ def test_cumsum_fast_route_certifies_under_jit(fwk: Framework) -> None:
     assert np.asarray(fwk.to_numpy(ok)).tolist() == [True] * 4
 
 
-def _spy_bound(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """The row counts of the cumsum tries that bound the tail (:func:`_portable._sparse_tail`),
-    eager JAX run op by op (see :func:`_spy`)."""
-    _spy(monkeypatch, "_cum_rows")
-    seen: list[int] = []
-    real = _portable._sparse_tail
+def _spy_tries(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, bool]]:
+    """The rows and ``sparse`` flag of each float-only cumsum try that runs (the tail bounded,
+    or its prefix sums), eager JAX run op by op (see :func:`_spy`)."""
+    _spy(monkeypatch, "_careful_cum_rows")
+    seen: list[tuple[int, bool]] = []
+    real = _portable._quick_cum_rows
 
-    def spy(be: Any, cur: Any, wk: Any) -> Any:
-        seen.append(int(cur.shape[0]))
-        return real(be, cur, wk)
+    def spy(be: Any, x2: Any, fmt: Any, sparse: bool = False) -> Any:
+        seen.append((int(x2.shape[0]), sparse))
+        return real(be, x2, fmt, sparse)
 
-    monkeypatch.setattr(_portable, "_sparse_tail", spy)
+    monkeypatch.setattr(_portable, "_quick_cum_rows", spy)
     return seen
 
 
@@ -872,9 +872,9 @@ def test_cumsum_sparse_tail_certifies_ordinary_rows(
     fmt = _portable.FORMATS["float32"]
     assert _portable._sparse_cum(be, fmt)
     assert bool(fwk.to_numpy(_portable._few_tails(be, fwk.make(x, "float32"), fmt)))
-    bounded, dense = _spy_bound(monkeypatch), _spy(monkeypatch, "_cum_rows")
+    tries = _spy_tries(monkeypatch)
     _check_cum(fwk, "eager", x, "float32", "ordinary rows")
-    assert (bounded, dense) == ([4], [])
+    assert tries == [(4, True)]
 
 
 @pytest.mark.parametrize("fwk", FWS, indirect=True)
@@ -891,9 +891,9 @@ def test_cumsum_of_wide_data_takes_the_tail_prefix_route_at_once(
     assert not bool(
         fwk.to_numpy(_portable._few_tails(be, fwk.make(x, "float32"), _portable.FORMATS["float32"]))
     )
-    bounded, integer = _spy_bound(monkeypatch), _spy(monkeypatch, "_careful_cum_rows")
+    tries, integer = _spy_tries(monkeypatch), _spy(monkeypatch, "_careful_cum_rows")
     _check_cum(fwk, "eager", x, "float32", "wide rows")
-    assert (bounded, integer) == ([], [])
+    assert (tries, integer) == ([(2, False)], [])
 
 
 def _tail_tie_rows(k: int) -> np.ndarray:
@@ -908,7 +908,9 @@ def _tail_tie_rows(k: int) -> np.ndarray:
     # The carry 1 + 2**-24 into the second block, whose maximum 0.5 leaves 2**-60 in its tail.
     x[2, 1020:1030] = [1.0, t, 0, 0, 0.5, -0.5, s, 0, 0, -s]
     x[3, :3] = [3.0, 2 * t, -s]  # just below a tie (3 + 2**-23): rounds down
-    x[4] = np.random.default_rng(4).standard_normal(k)
+    rng = np.random.default_rng(4)
+    x[2, 2048:] = rng.standard_normal(k - 2048) if k > 2048 else 0.0  # certified later prefixes
+    x[4] = rng.standard_normal(k)
     return x.astype(np.float32)
 
 
@@ -917,22 +919,21 @@ def test_cumsum_tie_broken_in_the_tail_takes_the_tail_prefix_route(
     fwk: Framework, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # The bound cannot tell which side of a tie such a prefix lies: after the bounded try those
-    # rows (one by one, among 40) take the route with the tail's prefix sums, which certifies
-    # them in float64 work; the integer route never runs there. Ignoring the bound would
+    # rows take the try with the tail's prefix sums, which certifies them in float64 work; the
+    # integer route never runs there. Ignoring the bound would
     # certify row 2 rounded to even (1), not up.
+    # Rows of 9000: one sampled block in 64 holds a tail, so the bounded try runs.
     rng = np.random.default_rng(5)
-    x = np.concatenate([_tail_tie_rows(1100), rng.standard_normal((35, 1100)).astype(np.float32)])
+    x = np.concatenate([_tail_tie_rows(9000), rng.standard_normal((35, 9000)).astype(np.float32)])
     t = fwk.make(x, "float32")
     be = backend_of(t)
-    dense, integer = _spy(monkeypatch, "_cum_rows"), _spy(monkeypatch, "_careful_cum_rows")
-    got = fwk.to_numpy(
-        _portable._float_rows(be, t, _portable.FORMATS["float32"], True, sparse=True)
-    )
+    tries, integer = _spy_tries(monkeypatch), _spy(monkeypatch, "_careful_cum_rows")
+    got = fwk.to_numpy(_portable._float_rows(be, t, _portable.FORMATS["float32"], True))
     bad = np.argwhere(_bits(np.asarray(got)) != _bits(exact_cumsum_along(x, 1, "float32")))
     assert bad.size == 0, f"prefixes {bad[:4].tolist()} wrong"
-    assert dense == [_portable.patch_capacity(40)]
+    assert tries == [(40, True), (40, False)]
     # float32 work (JAX with x64 off) does not certify these ties either: the integer route.
-    assert integer == ([] if fwk.id != "jax" else dense)
+    assert integer == ([] if fwk.id != "jax" else [_portable.patch_capacity(40)])
     _check_cum(fwk, "eager", x, "float32", "ties broken in the tail")
     if fwk.id in ("jax", "jax_x64", "tensorflow"):
         _check_cum(fwk, "jit", x, "float32", "ties broken in the tail, compiled")
