@@ -426,10 +426,10 @@ class DaskBackend(ArrayAPIBackend):
         Dask has no conditional, and the default (both branches and a ``where``) computed exact
         mode's integer route on every call: 16 GB for the cumsum of 2**24 float32 ones, which
         the float-only try certifies. Here each block of ``true_fn()`` (the cheap branch, by
-        :meth:`Backend.cond`'s contract) waits for ``pred`` and passes through; only when
-        ``pred`` is false does the first block's task build ``false_fn()``'s graph and compute
-        it (on the synchronous scheduler: a nested compute must not wait on its caller's pool),
-        once, and every block takes its slice. Building that graph up front took seconds: 4 s
+        :meth:`Backend.cond`'s contract) waits for ``pred`` and for one task, which builds
+        ``false_fn()``'s graph and computes it only when ``pred`` is false (on the synchronous
+        scheduler: a nested compute must not wait on its caller's pool); every block then takes
+        its slice. Building that graph up front took seconds: 4 s
         for the exact float64 sum of three values, whose float-only try certifies. The result
         has ``true_fn()``'s shape, dtype and chunks, which the other branch must match in shape
         and dtype (as under ``jax.lax.cond``). Nothing computes until the caller computes.
@@ -443,12 +443,17 @@ class DaskBackend(ArrayAPIBackend):
         >>> be.cond(x.sum() > 9, lambda: x * 2, lambda: x * 3).compute().tolist()
         [3.0, 3.0, 3.0, 3.0]
         """
+        import dask
         import dask.array as da
 
         t = true_fn()
         if any(d != d for d in t.shape):  # unknown sizes (NaN): no block locations
             return super().cond(pred, lambda: t, false_fn)
-        other = _Deferred(false_fn, tuple(t.shape), t.dtype, t.npartitions)
+        # One task computes the other branch (or nothing) and every block depends on it, so it
+        # runs once per compute under any scheduler: a value shared inside one object was
+        # computed again by every block under dask.distributed, each task unpickling its own copy.
+        deferred = _Deferred(false_fn, tuple(t.shape), t.dtype)
+        other = dask.delayed(_other_branch, pure=True)(pred, deferred)
         return da.map_blocks(_pick, t, pred, other=other, dtype=t.dtype, meta=t._meta)
 
     def __init__(self) -> None:
@@ -541,57 +546,40 @@ def _map_reduced(
 
 
 class _Deferred:
-    """The other branch of :meth:`DaskBackend.cond`: a function making a dask array, computed at
-    most once per use of the graph and shared by the ``uses`` blocks that slice it (a task
-    argument dask passes as it is: it computes the collections it finds in lists, tuples, dicts
-    and dataclasses, not in other objects)."""
+    """The other branch of :meth:`DaskBackend.cond`: a function making a dask array, built and
+    computed only by :func:`_other_branch` (a task argument dask passes as it is: it computes the
+    collections it finds in lists, tuples, dicts and dataclasses, not in other objects)."""
 
-    def __init__(self, make: Callable[[], Any], shape: tuple[int, ...], dtype: Any, uses: int):
-        import threading
+    def __init__(self, make: Callable[[], Any], shape: tuple[int, ...], dtype: Any):
         import uuid
 
-        self.make, self.shape, self.dtype, self.uses = make, shape, dtype, uses
+        self.make, self.shape, self.dtype = make, shape, dtype
         self._token = uuid.uuid4().hex
-        self._lock = threading.Lock()
-        self._value: Any = None
-        self._left = uses
 
     def __dask_tokenize__(self) -> str:
         return self._token
 
-    def __getstate__(self) -> dict[str, Any]:  # to another process: no lock, no value
-        return {k: self.__dict__[k] for k in ("make", "shape", "dtype", "uses", "_token")}
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        import threading
-
-        self.__dict__.update(state)
-        self._lock, self._value, self._left = threading.Lock(), None, self.uses
-
-    def take(self) -> Any:
-        """The computed array; after its last use it is dropped (a new compute makes it again)."""
-        with self._lock:
-            if self._value is None:
-                arr = self.make()
-                if tuple(arr.shape) != self.shape or arr.dtype != self.dtype:
-                    raise AssertionError(
-                        f"cond: the branches differ: {self.shape} {self.dtype} against "
-                        f"{tuple(arr.shape)} {arr.dtype}"
-                    )
-                self._value = arr.compute(scheduler="sync")
-            value = self._value
-            self._left -= 1
-            if self._left == 0:
-                self._value, self._left = None, self.uses
-            return value
+    def compute(self) -> Any:
+        arr = self.make()
+        if tuple(arr.shape) != self.shape or arr.dtype != self.dtype:
+            raise AssertionError(
+                f"cond: the branches differ: {self.shape} {self.dtype} against "
+                f"{tuple(arr.shape)} {arr.dtype}"
+            )
+        return arr.compute(scheduler="sync")
 
 
-def _pick(value: Any, pred: Any, other: _Deferred, block_info: Any = None) -> Any:
+def _other_branch(pred: Any, other: _Deferred) -> Any:
+    """The computed other branch if the computed ``pred`` fails, else ``None``."""
+    return None if bool(pred) else other.compute()
+
+
+def _pick(value: Any, pred: Any, other: Any, block_info: Any = None) -> Any:
     """The block ``value`` if the computed ``pred`` holds, else the same block of ``other``."""
     if bool(pred):
         return value
     loc = block_info[0]["array-location"]
-    return other.take()[(*(slice(a, b) for a, b in loc), Ellipsis)]
+    return other[(*(slice(a, b) for a, b in loc), Ellipsis)]
 
 
 def _complex_parts(re: Any, im: Any, empty: Callable[..., Any] | None = None) -> Any:

@@ -19,7 +19,7 @@ from unireduce._registry import backend_of
 
 pytest.importorskip("numba", reason="the host kernels need Numba (unireduce[all])")
 
-from unireduce._exact import _host
+from unireduce._exact import _host, _portable
 from unireduce._exact import _host_kernels as hk
 
 F64 = (0x7FFFFFFFFFFFFFFF, 52, 1022, 2047)
@@ -279,6 +279,105 @@ def test_dask_results_do_not_depend_on_chunking(chunks: Any) -> None:
     _assert_bits(got, exact_sum_along(x, (0,), False, "float32"), f"dask sum, chunks={chunks}")
     cs = np.asarray(ur.cumulative_sum(d, axis=0, precision="exact").compute())
     _assert_bits(cs, exact_cumsum_along(x, 0, "float32"), f"dask cumsum, chunks={chunks}")
+
+
+def _split_cases() -> list[tuple[str, Any, Any, Any]]:
+    """Exact dask calls over split axes: (name, data, chunks, call); in the last two a block's
+    partial sum passes float64's range, so the lazy conditional (DaskBackend.cond) computes the
+    portable branch."""
+    import unireduce as ur
+
+    rng = np.random.default_rng(3)
+    wide = rng.standard_normal((6, 400)) * 2.0 ** rng.integers(-40, 40, (6, 400))
+    over = rng.standard_normal((2, 2000))
+    over[:, :3], over[:, 500:503] = 1e308, -1e308  # 3e308 in block 0, cancelled in block 1
+    return [
+        ("sum axis 0", wide, (2, 100), lambda d: ur.sum(d, axis=0, precision="exact")),
+        ("sum", wide.astype(np.float32), (2, 100), lambda d: ur.sum(d, precision="exact")),
+        ("cumsum", wide, (2, 100), lambda d: ur.cumsum(d, axis=1, precision="exact")),
+        ("over sum", over, (1, 500), lambda d: ur.sum(d, axis=1, precision="exact")),
+        ("over cumsum", over, (1, 500), lambda d: ur.cumsum(d, axis=1, precision="exact")),
+    ]
+
+
+def _split_reference(name: str, x: Any) -> Any:
+    dt = str(x.dtype)
+    if name.endswith("cumsum"):
+        return exact_cumsum_along(x, 1, dt)
+    return exact_sum_along(x, {"sum axis 0": (0,), "sum": (0, 1)}.get(name, (1,)), False, dt)
+
+
+@pytest.mark.parametrize("case", range(5))
+def test_dask_exact_graphs_survive_serialization(
+    monkeypatch: pytest.MonkeyPatch, case: int
+) -> None:
+    # dask.distributed pickles a task graph (cloudpickle) to send it to the scheduler and its
+    # workers; exact mode's graphs hold the adapter and the conditional's other branch. Loaded
+    # back, the graph must compute the same bits.
+    da = pytest.importorskip("dask.array", reason="dask is part of unireduce[all]")
+    import pickle
+
+    import cloudpickle
+
+    from unireduce import _exact as ex
+
+    name, x, chunks, call = _split_cases()[case]
+    y = call(da.from_array(x, chunks=chunks))
+    # The spy pickles by reference (a function of this module): a lambda would be copied, and
+    # with it the list it appends to.
+    monkeypatch.setattr(ex, "sum_rows", _counting_sum_rows)
+    monkeypatch.setitem(_SPY, "sum_rows", 0)
+    got = np.asarray(pickle.loads(cloudpickle.dumps(y)).compute())
+    _assert_bits(got, _split_reference(name, x), f"dask {name}, pickled graph")
+    ran = _SPY["sum_rows"] > 0
+    assert ran == name.startswith("over"), f"the portable branch ran: {ran}"
+
+
+_SPY = {"sum_rows": 0}
+
+
+def _counting_sum_rows(*args: Any, **kwargs: Any) -> Any:
+    _SPY["sum_rows"] += 1
+    return _portable.sum_rows(*args, **kwargs)
+
+
+def test_dask_exact_under_distributed_workers() -> None:
+    # The same calls computed by a dask.distributed cluster of two worker processes, each
+    # call's portable branch (blocks of a row passing float64's range) once, not once per block.
+    pytest.importorskip("dask.array", reason="dask is part of unireduce[all]")
+    distributed = pytest.importorskip("distributed", reason="distributed is in unireduce[test]")
+    import dask.array as da
+
+    def spy() -> None:  # in each worker (a closure: cloudpickle sends it by value)
+        from unireduce._exact import _portable
+
+        orig = getattr(_portable, "_unspied", _portable.sum_rows)
+
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            _portable._calls += 1  # type: ignore[attr-defined]
+            return orig(*args, **kwargs)
+
+        _portable._unspied, _portable._calls = orig, 0  # type: ignore[attr-defined]
+        _portable.sum_rows = counted
+
+    def calls() -> int:
+        from unireduce._exact import _portable
+
+        return int(_portable._calls)  # type: ignore[attr-defined]
+
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        for name, x, chunks, call in _split_cases():
+            y = call(da.from_array(x, chunks=chunks))
+            client.run(spy)
+            got = np.asarray(client.compute(y).result())
+            _assert_bits(got, _split_reference(name, x), f"dask {name} on distributed workers")
+            ran = sum(client.run(calls).values())
+            assert ran == (1 if name.startswith("over") else 0), f"{name}: portable ran {ran}x"
 
 
 DASK_WHOLE = [  # (shape, chunks, reduced axes): every reduced axis in one chunk

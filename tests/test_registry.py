@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import pickle
 import subprocess
 import sys
 import textwrap
@@ -13,6 +14,7 @@ import pytest
 
 import unireduce as ur
 from unireduce import Backend
+from unireduce.backends.numpy import NumpyBackend
 
 FRAMEWORK_MODULES = ("torch", "tensorflow", "jax", "array_api_strict", "dask", "cupy")
 
@@ -182,3 +184,30 @@ def test_numpy_scalars_are_numpy_arrays() -> None:
 def test_full_numpy_reduction_returns_a_0d_array() -> None:
     out = ur.sum(np.ones((2, 2), dtype=np.int16))
     assert type(out) is np.ndarray and out.shape == () and out.dtype == np.int64
+
+
+@pytest.mark.parametrize("dumps", ["pickle", "cloudpickle"])
+@pytest.mark.parametrize(
+    "name", ["numpy", "torch", "tensorflow", "jax", "array_api_strict", "dask", "cupy"]
+)
+def test_adapter_unpickles_as_the_registered_instance(name: str, dumps: str) -> None:
+    # Task graphs hold the adapter, and dask.distributed pickles them (cloudpickle) to send them
+    # to its worker processes. By value the dask adapter failed to load (its dtype table holds
+    # the class of ml_dtypes' bfloat16 dtype, which has no importable name) and TF's and JAX's
+    # did not pickle at all (they hold their framework's module).
+    if name not in ur.available_backends():
+        pytest.skip(f"{name} is not installed")
+    mod = pytest.importorskip(dumps, reason="cloudpickle comes with dask")
+    be = ur.get_backend(name)
+    assert pickle.loads(mod.dumps(be)) is be
+
+
+class _Unregistered(NumpyBackend):
+    name = "numpy_unregistered"
+
+
+def test_unregistered_adapter_unpickles_as_a_new_instance() -> None:
+    be = _Unregistered()
+    got = pickle.loads(pickle.dumps(be))
+    assert type(got) is _Unregistered and got is not be
+    assert got.name not in ur.registered_backends()  # unpickling registers nothing

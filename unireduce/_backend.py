@@ -86,6 +86,23 @@ class Backend(abc.ABC):
 
     _plan_cache: dict[Any, Any] | None = None
 
+    def __reduce__(
+        self,
+    ) -> tuple[Callable[[type[Backend], str], Backend], tuple[type[Backend], str]]:
+        """Pickled by reference: unpickled, the adapter of the same class registered under the
+        same name in the receiving process (a new instance if there is none). Task graphs capture
+        the adapter (dask.distributed sends them to worker processes), and its state does not
+        pickle by value: cloudpickle copied the class of ml_dtypes' bfloat16 dtype, which has no
+        importable name, and the copy failed to load ("cannot set '__doc__' attribute of
+        immutable type 'numpy._DTypeMeta'"), failing every exact dask sum under distributed.
+
+        >>> import pickle
+        >>> from unireduce._registry import get_backend
+        >>> pickle.loads(pickle.dumps(get_backend("numpy"))) is get_backend("numpy")
+        True
+        """
+        return _backend_named, (type(self), self.name)
+
     def plan_cache(self) -> dict[Any, Any]:
         """The frontend's cache of resolved calls for this backend (one per :meth:`mode`).
 
@@ -452,3 +469,15 @@ class Backend(abc.ABC):
         [1.0]
         """
         return y
+
+
+def _backend_named(cls: type[Backend], name: str) -> Backend:
+    """The adapter registered as ``name`` if it is a ``cls``, else a new ``cls`` (unpickling)."""
+    from ._errors import BackendError
+    from ._registry import get_backend
+
+    try:
+        inst = get_backend(name)
+    except BackendError:  # not registered in this process (an adapter registered at run time)
+        return cls()
+    return inst if type(inst) is cls else cls()
