@@ -170,6 +170,44 @@ def test_cumsum_bits(fwk: Framework, path: str, dt: str) -> None:
         _assert_bits(got, exact_cumsum_along(x, axis, dt), f"cumsum axis={axis}")
 
 
+@pytest.mark.parametrize(
+    ("fwk", "path"),
+    [pytest.param(f, p, id=f"{f}-{p}") for f in FWS for p in ("host", "portable")],
+    indirect=["fwk"],
+)
+def test_concurrent_calls_from_threads(fwk: Framework, path: str) -> None:
+    # Exact calls from four threads at once on the adversarial cases (the host kernels' worker
+    # pool and flush-mode checks, eager JAX's cache of compiled programs, TF and torch eagerly):
+    # every thread gets the oracle's bits.
+    import threading
+
+    x = _all_cases("float32")
+    t = fwk.make(x, "float32")
+    be = backend_of(t)
+    start = threading.Barrier(4)
+    results: list[Any] = [None] * 4
+    errors: list[BaseException] = []
+
+    def work(i: int) -> None:
+        try:
+            start.wait()
+            s = _exact.sum(be, t, (2,), False, "float32", path=path)
+            c = _exact.cumsum(be, t, 2, "float32", path=path)
+            results[i] = (fwk.to_numpy(s), fwk.to_numpy(c))
+        except BaseException as e:  # reported below, in the test's thread
+            errors.append(e)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert not errors, errors
+    for i, (s, c) in enumerate(results):
+        _assert_bits(s, exact_sum_along(x, (2,), False, "float32"), f"thread {i}: sum")
+        _assert_bits(c, exact_cumsum_along(x, 2, "float32"), f"thread {i}: cumsum")
+
+
 @pytest.mark.parametrize("path", ["host", "portable"])
 @pytest.mark.parametrize("dt", ["float32", "float64"])
 def test_large_row_matches_oracle(path: str, dt: str) -> None:
