@@ -610,21 +610,18 @@ def _passes(
     sig = [be.where(hi > -lo, hi, -lo) * 2.0 ** (h + 1) + floor]
     for _ in range(d - 1):
         sig.append(sig[-1] * 2.0 ** (h + 2 - wf.p) + floor)
-    if be.fused_reductions():  # all d + 1 sums from one read: 2 passes instead of d + 3
+    fused = be.fused_reductions()  # all d + 1 sums from one read: 2 passes instead of d + 3
+    if fused or not be.is_traced(blk):  # (op by op every temporary is written anyway)
         cur, parts = wide(blk), []
         for s in sig:
             q = (cur + s) - s
-            parts.append(q)
+            # Eagerly each level is summed at once, so only two full-size arrays are alive.
+            parts.append(q if fused else be.sum(q, ax, False, wdt))
             cur = cur - q
-        return _split_sums(be, [*parts, cur], wdt), sig[-1]
+        if fused:
+            return _split_sums(be, [*parts, cur], wdt), sig[-1]
+        return [*parts, be.sum(cur, ax, False, wdt)], sig[-1]
     vals: list[Array] = []
-    if not be.is_traced(blk):  # op by op every temporary is written anyway: widen and extract once
-        cur = wide(blk)
-        for s in sig:
-            q = (cur + s) - s
-            vals.append(be.sum(q, ax, False, wdt))
-            cur = cur - q
-        return [*vals, be.sum(cur, ax, False, wdt)], sig[-1]
     for j in range(d + 1):
         cur = wide(be.barrier(blk, *vals[-1:]))
         ss = [be.barrier(v, *vals[-1:]) for v in sig]
