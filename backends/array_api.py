@@ -310,17 +310,22 @@ class DaskBackend(ArrayAPIBackend):
         or where ``split_plan`` declines. Complex results: each component so, then put
         together. The portable path across chunks took 24-150x dask's own sum and 45-82x its
         cumsum of 10**7 values."""
+        import numpy as np
+
         from unireduce._exact import component_spec, gather_plan, parse_spec, split_plan
 
         if portable is None:
             return None
         op, _, _, kept, keepdims = parse_spec(spec, x.ndim)
         regroup = gather_plan(spec, x.chunks, x.dtype.itemsize)
-        if regroup is not None:  # few rows per block: the data itself gathered, block by block
-            y = self.host_call(x.rechunk(regroup), spec, shape, dtype, portable)
-            if op == "cumsum":
-                return y.rechunk(x.chunks)
-            return y.rechunk({(a if keepdims else i): x.chunks[a] for i, a in enumerate(kept)})
+        if regroup is not None and op == "cumsum":  # few rows per block: the data gathered
+            return self.host_call(x.rechunk(regroup), spec, shape, dtype, portable).rechunk(
+                x.chunks
+            )
+        if regroup is not None:
+            return _gathered_sum(x, spec, regroup, np.dtype(self.native_dtype(dtype))).rechunk(
+                {(a if keepdims else i): x.chunks[a] for i, a in enumerate(kept)}
+            )
         part_spec = component_spec(spec)
         if part_spec is not None:  # per component; the fallback's part where one overflows
 
@@ -543,6 +548,84 @@ def _map_reduced(
         chunks = tuple((1,) if a in red else c for a, c in enumerate(x.chunks))
         return da.map_blocks(run, x, chunks=chunks, dtype=dtype, meta=meta)
     return da.map_blocks(run, x, drop_axis=red, dtype=dtype, meta=meta)
+
+
+def _gathered_sum(x: Any, spec: str, regroup: dict[int, int], dtype: Any) -> Any:
+    """The sum ``spec`` of the dask array ``x`` over axes split across its blocks, by tasks that
+    each take the blocks along the reduced axes, slice out their share of the kept axes (cut as
+    ``regroup``, a :func:`~unireduce._exact.gather_plan`, says, within each block), concatenate
+    the views (one copy) and run the kernels on the whole. ``x.rechunk(regroup)`` first (dask
+    copies slices of under half a block, then concatenates) took 3x as long: 141 and 334 ms
+    against 42 and 116 ms (medians) for the float32 and float64 sums over axis 0 of 1000 x
+    10**5 values in blocks of 100 rows, one core, dask's own sums 19 and 35 ms.
+
+    >>> import dask.array as da, numpy as np
+    >>> x = da.from_array(np.array([[1e300, 1.0], [1.0, 2.0], [-1e300, 3.0]]), chunks=1)
+    >>> _gathered_sum(x, "sum:float64:0:1", {0: -1, 1: 1}, np.float64).compute().tolist()
+    [[1.0, 6.0]]
+    """
+    import functools
+    import itertools
+
+    import dask.array as da
+    import numpy as np
+    from dask.base import tokenize
+    from dask.highlevelgraph import HighLevelGraph
+
+    from unireduce._exact import parse_spec
+
+    _, _, red, kept, keepdims = parse_spec(spec, x.ndim)
+    run = functools.partial(_run_gathered, spec.rsplit(":", 1)[0] + ":0")  # reduced axes dropped
+    cuts = []  # per kept axis: (block index, slice within it) of every output block
+    for a in kept:
+        step = regroup.get(a, -1)
+        cuts.append(
+            [
+                (b, slice(s, min(s + step, n)) if 0 < step < n else slice(None))
+                for b, n in enumerate(x.chunks[a])
+                for s in (range(0, n, step) if 0 < step < n else [0])
+            ]
+        )
+    name = "exact-gathered-sum-" + tokenize(x, spec, regroup)
+    layer: dict[Any, Any] = {}
+    for out, picks in zip(
+        itertools.product(*(range(len(c)) for c in cuts)), itertools.product(*cuts), strict=True
+    ):
+        where = dict(zip(kept, picks, strict=True))
+        index = tuple(where[a][1] if a in where else slice(None) for a in range(x.ndim))
+        blocks = _nested_keys(x.name, x.numblocks, {a: where[a][0] for a in kept}, 0, ())
+        layer[(name, *out)] = (run, index, blocks)
+    chunks = tuple(
+        tuple(len(range(*s.indices(x.chunks[a][b]))) for b, s in c)
+        for a, c in zip(kept, cuts, strict=True)
+    )
+    graph = HighLevelGraph.from_collections(name, layer, dependencies=[x])
+    res = da.Array(graph, name, chunks, meta=np.empty((0,) * len(kept), dtype))
+    return da.expand_dims(res, red) if keepdims else res
+
+
+def _nested_keys(
+    name: str, numblocks: tuple[int, ...], fixed: dict[int, int], a: int, prefix: tuple[int, ...]
+) -> Any:
+    """The keys of the blocks of array ``name`` with the axes in ``fixed`` at the given block
+    index and every block along the others, as nested lists (one level per axis)."""
+    if a == len(numblocks):
+        return (name, *prefix)
+    idx = [fixed[a]] if a in fixed else range(numblocks[a])
+    return [_nested_keys(name, numblocks, fixed, a + 1, (*prefix, i)) for i in idx]
+
+
+def _run_gathered(spec: str, index: tuple[slice, ...], blocks: Any) -> Any:
+    """One task of :func:`_gathered_sum`: the kernels on the views ``index`` of the nested
+    ``blocks`` concatenated."""
+    from dask.array.core import concatenate3
+
+    from unireduce._exact import run_host
+
+    def views(b: Any) -> Any:
+        return [views(c) for c in b] if isinstance(b, list) else b[index]
+
+    return run_host(spec, concatenate3(views(blocks)))
 
 
 class _Deferred:
