@@ -396,16 +396,24 @@ def test_dask_blocks_holding_whole_rows_run_the_host_kernels(
     monkeypatch: pytest.MonkeyPatch, dt: str, case: str, shape: Any, chunks: Any, red: Any
 ) -> None:
     # Each output then comes from one block: DaskBackend.host_call maps the host kernels over
-    # the blocks (the portable path across chunks took 54-150x dask's sum of 10**7 values).
+    # the blocks (the portable path across chunks took 54-150x dask's sum of 10**7 values), and
+    # the blocks of a from_array reach them as views: a map_blocks(drop_axis=...) got copies,
+    # which made the exact float32 sum over axis 1 of 1000 x 10**5 values in blocks of 100 rows
+    # 53 ms against 19 ms as views (dask's own sum 27.5 ms; one core).
     da = pytest.importorskip("dask.array", reason="dask is part of unireduce[all]")
+    from dask import __version__ as dask_version
+
     x = _data(case, dt, shape)
     d = da.from_array(x, chunks=chunks)
     be = backend_of(d)
     calls = []
+    copies = []
     run_host = _exact.run_host
 
     def counted(spec: str, a: Any) -> Any:
         calls.append(a.shape)
+        if a.flags.owndata:
+            copies.append((spec, a.shape))
         return run_host(spec, a)
 
     def no_portable(*args: Any) -> Any:
@@ -422,6 +430,7 @@ def test_dask_blocks_holding_whole_rows_run_the_host_kernels(
     got = np.asarray(_exact.cumsum(be, d, ax, dt).compute())
     _assert_bits(got, exact_cumsum_along(x, ax, dt), f"dask {dt} {case} cumsum along {ax}")
     assert len(calls) == 3 * blocks, calls
+    assert not copies, f"blocks copied before the kernels (dask {dask_version}): {copies}"
 
 
 def test_dask_split_sums_without_a_fallback_take_the_portable_path() -> None:
@@ -579,6 +588,37 @@ def test_dask_split_axes_of_few_rows_are_gathered_and_run_whole(
     assert y.chunks == d.chunks
     want = exact_cumsum_along(x, red[-1], dt)
     _assert_bits(np.asarray(y.compute()), want, f"{dt} {case} cumsum along {red[-1]}")
+
+
+@pytest.mark.parametrize("scheduler", ["sync", "threads"])
+def test_dask_split_sums_compute_each_block_partial_once(
+    monkeypatch: pytest.MonkeyPatch, scheduler: str
+) -> None:
+    # DaskBackend.cond's predicate (no block total passed float64's range) and the result share
+    # the partials; handing the predicate to dask.delayed renamed its graph, which computed
+    # every block's partials twice (the exact sum of 10**8 float64 values in 10 blocks: 203 ms,
+    # 101 ms once).
+    da = pytest.importorskip("dask.array", reason="dask is part of unireduce[all]")
+    import unireduce as ur
+
+    x = _data("range", "float64", (3, 600))
+    d = da.from_array(x, chunks=(3, 100))
+    monkeypatch.setattr(_exact, "GATHER_FRACTION", np.inf)  # the partials route
+    calls: list[tuple[int, ...]] = []
+    partials = _exact.block_partials
+
+    def counted(spec: str, a: Any) -> Any:
+        calls.append(a.shape)
+        return partials(spec, a)
+
+    monkeypatch.setattr(_exact, "block_partials", counted)
+    got = ur.sum(d, axis=1, precision="exact").compute(scheduler=scheduler)
+    _assert_bits(np.asarray(got), exact_sum_along(x, (1,), False, "float64"), "split sum")
+    assert len(calls) == d.numblocks[1], calls
+    calls.clear()
+    got = ur.cumsum(d, axis=1, precision="exact").compute(scheduler=scheduler)
+    _assert_bits(np.asarray(got), exact_cumsum_along(x, 1, "float64"), "split cumsum")
+    assert len(calls) == d.numblocks[1] - 1, calls  # every block's total but the last's
 
 
 @pytest.mark.parametrize(("shape", "chunks", "red"), [((20, 40), (2, 40), (0,)), *DASK_SPLIT])
