@@ -1008,3 +1008,25 @@ def test_dask_array_update_is_chunking_independent() -> None:
         with pytest.raises(ur.UnireduceValueError):
             bad.update_state(da.from_array(v, chunks=7), da.from_array(w[:10], chunks=7))
         assert bad.state is None
+
+
+@pytest.mark.parametrize("scheduler", ["sync", "threads"])
+def test_dask_update_computes_what_values_and_weights_share_once(scheduler: str) -> None:
+    # Each array's blocks by their own keys, unoptimized: to_delayed() optimized the values'
+    # and the weights' graphs apart, and dask's blockwise fusion then ran every block of a
+    # map_blocks both share twice (dask 2026.8).
+    da = pytest.importorskip("dask.array")
+    import dask
+
+    calls: list[tuple[int, ...]] = []
+
+    def counted(b: np.ndarray) -> np.ndarray:
+        calls.append(b.shape)
+        return b * 1.0
+
+    x = da.from_array(np.arange(12.0), chunks=3).map_blocks(counted, meta=np.empty(0))
+    m = ur.Sum()
+    with dask.config.set(scheduler=scheduler):
+        m.update_state(x, x + 1.0)  # weights from the same blocks
+    assert float(m.result()) == sum(i * (i + 1) for i in range(12))
+    assert len(calls) == 4, calls

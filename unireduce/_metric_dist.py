@@ -117,8 +117,14 @@ def dask_state(fn: str, metric: Sum, values: Any, weights: Any) -> SumState:
         w = w.reshape(nw) if nw != ws else w
         w = da.broadcast_to(w, v.shape).rechunk(v.chunks)
     config = (metric.dtype, metric.precision, metric.nan_strategy)
-    vblocks = list(v.to_delayed().ravel())
-    wblocks: list[Any] = [None] * len(vblocks) if w is None else list(w.to_delayed().ravel())
+    # Blocks by their own keys, the graphs not optimized: v.to_delayed() and w.to_delayed()
+    # optimized each graph on its own, and even optimized together (dask.optimize) blockwise
+    # fusion recomputed what the weights share with the values (dask 2026.8: each block of a
+    # map_blocks ran twice for weights values + 1).
+    vblocks = list(v.to_delayed(optimize_graph=False).ravel())
+    wblocks: list[Any] = (
+        [None] * len(vblocks) if w is None else list(w.to_delayed(optimize_graph=False).ravel())
+    )
     parts = [
         dask.delayed(_block_state)(config, vb, wb) for vb, wb in zip(vblocks, wblocks, strict=True)
     ]
