@@ -13,6 +13,7 @@ True
 from __future__ import annotations
 
 import copy
+import itertools
 import operator
 from collections.abc import Callable
 from typing import Any, ClassVar
@@ -318,12 +319,11 @@ class DaskBackend(ArrayAPIBackend):
             return None
         op, _, _, kept, keepdims = parse_spec(spec, x.ndim)
         regroup = gather_plan(spec, x.chunks, x.dtype.itemsize)
+        nt = np.dtype(self.native_dtype(dtype))
         if regroup is not None and op == "cumsum":  # few rows per block: the data gathered
-            return self.host_call(x.rechunk(regroup), spec, shape, dtype, portable).rechunk(
-                x.chunks
-            )
+            return _gathered_cumsum(x, spec, regroup, nt)
         if regroup is not None:
-            return _gathered_sum(x, spec, regroup, np.dtype(self.native_dtype(dtype))).rechunk(
+            return _gathered_sum(x, spec, regroup, nt).rechunk(
                 {(a if keepdims else i): x.chunks[a] for i, a in enumerate(kept)}
             )
         part_spec = component_spec(spec)
@@ -585,19 +585,70 @@ def _gathered_sum(x: Any, spec: str, regroup: dict[int, int], dtype: Any) -> Any
     >>> _gathered_sum(x, "sum:float64:0:1", {0: -1, 1: 1}, np.float64).compute().tolist()
     [[1.0, 6.0]]
     """
-    import functools
-    import itertools
-
     import dask.array as da
     import numpy as np
-    from dask.base import tokenize
-    from dask.highlevelgraph import HighLevelGraph
 
     from unireduce._exact import parse_spec
 
     _, _, red, kept, keepdims = parse_spec(spec, x.ndim)
-    run = functools.partial(_run_gathered, spec.rsplit(":", 1)[0] + ":0")  # reduced axes dropped
-    cuts = []  # per kept axis: (block index, slice within it) of every output block
+    cuts = _cuts(x, kept, regroup)
+    name = "exact-gathered-sum-" + _token(x, spec, regroup)
+    graph = _gather_graph(x, spec.rsplit(":", 1)[0] + ":0", kept, cuts, name)  # reduced dropped
+    chunks = tuple(tuple(_length(x, a, c) for c in cuts[i]) for i, a in enumerate(kept))
+    res = da.Array(graph, name, chunks, meta=np.empty((0,) * len(kept), dtype))
+    return da.expand_dims(res, red) if keepdims else res
+
+
+def _gathered_cumsum(x: Any, spec: str, regroup: dict[int, int], dtype: Any) -> Any:
+    """The cumsum ``spec`` of the dask array ``x`` along an axis split across its blocks, as
+    :func:`_gathered_sum` gathers (each task's prefix sums along the whole axis, for its cut
+    of the other axes), then each of ``x``'s blocks concatenated from its rows of the cuts
+    within it: one copy in, one out. ``x.rechunk(regroup)`` and back copied twice each way.
+
+    >>> import dask.array as da, numpy as np
+    >>> x = da.from_array(np.array([[1e300, 1.0], [1.0, 2.0], [-1e300, 3.0]]), chunks=1)
+    >>> y = _gathered_cumsum(x, "cumsum:float64:0", {0: -1, 1: 1}, np.float64)
+    >>> y.chunks, y.compute().tolist()
+    (((1, 1, 1), (1, 1)), [[1e+300, 1.0], [1e+300, 3.0], [1.0, 6.0]])
+    """
+    import dask.array as da
+    import numpy as np
+    from dask.highlevelgraph import HighLevelGraph
+
+    from unireduce._exact import parse_spec
+
+    _, _, red, kept, _ = parse_spec(spec, x.ndim)
+    ax = red[0]
+    cuts = _cuts(x, kept, regroup)
+    token = _token(x, spec, regroup)
+    whole = "exact-gathered-cumsum-" + token
+    graph = _gather_graph(x, spec, kept, cuts, whole)
+    name = "exact-gathered-cumsum-blocks-" + token
+    starts = [0]
+    for n in x.chunks[ax]:
+        starts.append(starts[-1] + n)
+    layer: dict[Any, Any] = {}
+    for idx in itertools.product(*(range(n) for n in x.numblocks)):
+        index = tuple(
+            slice(starts[idx[ax]], starts[idx[ax] + 1]) if a == ax else slice(None)
+            for a in range(x.ndim)
+        )
+        mine = [[c for c, (b, _) in enumerate(cuts[i]) if b == idx[a]] for i, a in enumerate(kept)]
+        layer[(name, *idx)] = (_concat_views, index, _cut_keys(whole, x.ndim, ax, mine, 0, ()))
+    graph = HighLevelGraph.merge(graph, HighLevelGraph({name: layer}, {name: {whole}}))
+    return da.Array(graph, name, x.chunks, meta=np.empty((0,) * x.ndim, dtype))
+
+
+def _token(x: Any, spec: str, regroup: dict[int, int]) -> str:
+    from dask.base import tokenize
+
+    return str(tokenize(x, spec, regroup))
+
+
+def _cuts(x: Any, kept: list[int], regroup: dict[int, int]) -> list[list[tuple[int, slice]]]:
+    """Per kept axis of ``x``: (block index, slice within it) of every cut, at most
+    ``regroup[a]`` long, none across blocks."""
+    cuts = []
     for a in kept:
         step = regroup.get(a, -1)
         cuts.append(
@@ -607,7 +658,23 @@ def _gathered_sum(x: Any, spec: str, regroup: dict[int, int], dtype: Any) -> Any
                 for s in (range(0, n, step) if 0 < step < n else [0])
             ]
         )
-    name = "exact-gathered-sum-" + tokenize(x, spec, regroup)
+    return cuts
+
+
+def _length(x: Any, a: int, cut: tuple[int, slice]) -> int:
+    return len(range(*cut[1].indices(x.chunks[a][cut[0]])))
+
+
+def _gather_graph(
+    x: Any, spec: str, kept: list[int], cuts: list[list[tuple[int, slice]]], name: str
+) -> Any:
+    """The graph of ``x`` and a layer ``name`` of one task per cut of the kept axes, which runs
+    ``spec`` on its views of every block along the other axes, concatenated."""
+    import functools
+
+    from dask.highlevelgraph import HighLevelGraph
+
+    run = functools.partial(_run_gathered, spec)
     layer: dict[Any, Any] = {}
     for out, picks in zip(
         itertools.product(*(range(len(c)) for c in cuts)), itertools.product(*cuts), strict=True
@@ -616,13 +683,7 @@ def _gathered_sum(x: Any, spec: str, regroup: dict[int, int], dtype: Any) -> Any
         index = tuple(where[a][1] if a in where else slice(None) for a in range(x.ndim))
         blocks = _nested_keys(x.name, x.numblocks, {a: where[a][0] for a in kept}, 0, ())
         layer[(name, *out)] = (run, index, blocks)
-    chunks = tuple(
-        tuple(len(range(*s.indices(x.chunks[a][b]))) for b, s in c)
-        for a, c in zip(kept, cuts, strict=True)
-    )
-    graph = HighLevelGraph.from_collections(name, layer, dependencies=[x])
-    res = da.Array(graph, name, chunks, meta=np.empty((0,) * len(kept), dtype))
-    return da.expand_dims(res, red) if keepdims else res
+    return HighLevelGraph.from_collections(name, layer, dependencies=[x])
 
 
 def _nested_keys(
@@ -636,17 +697,34 @@ def _nested_keys(
     return [_nested_keys(name, numblocks, fixed, a + 1, (*prefix, i)) for i in idx]
 
 
-def _run_gathered(spec: str, index: tuple[slice, ...], blocks: Any) -> Any:
-    """One task of :func:`_gathered_sum`: the kernels on the views ``index`` of the nested
-    ``blocks`` concatenated."""
-    from dask.array.core import concatenate3
+def _cut_keys(
+    name: str, ndim: int, ax: int, mine: list[list[int]], a: int, prefix: tuple[int, ...]
+) -> Any:
+    """The keys of the cut results (:func:`_gather_graph` layer ``name``) within one block, as
+    nested lists over all ``ndim`` axes (one entry along the gathered axis ``ax``)."""
+    if a == ndim:
+        return (name, *prefix)
+    if a == ax:
+        return [_cut_keys(name, ndim, ax, mine, a + 1, prefix)]
+    i = len(prefix)
+    return [_cut_keys(name, ndim, ax, mine, a + 1, (*prefix, c)) for c in mine[i]]
 
-    from unireduce._exact import run_host
+
+def _concat_views(index: tuple[slice, ...], blocks: Any) -> Any:
+    """The views ``index`` of the nested ``blocks``, concatenated (one copy)."""
+    from dask.array.core import concatenate3
 
     def views(b: Any) -> Any:
         return [views(c) for c in b] if isinstance(b, list) else b[index]
 
-    return run_host(spec, concatenate3(views(blocks)))
+    return concatenate3(views(blocks))
+
+
+def _run_gathered(spec: str, index: tuple[slice, ...], blocks: Any) -> Any:
+    """One task of :func:`_gather_graph`: the kernels on :func:`_concat_views`."""
+    from unireduce._exact import run_host
+
+    return run_host(spec, _concat_views(index, blocks))
 
 
 class _Deferred:

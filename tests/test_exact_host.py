@@ -622,7 +622,7 @@ def test_dask_split_sums_compute_each_block_partial_once(
 
 
 @pytest.mark.parametrize(("shape", "chunks", "red"), [((20, 40), (2, 40), (0,)), *DASK_SPLIT])
-def test_dask_gathered_sums_slice_whole_blocks_in_their_tasks(
+def test_dask_gathered_sums_and_cumsums_slice_whole_blocks_in_their_tasks(
     monkeypatch: pytest.MonkeyPatch, shape: Any, chunks: Any, red: Any
 ) -> None:
     # The gathered route's tasks take the input's blocks whole and cut the kept axes out of
@@ -654,6 +654,16 @@ def test_dask_gathered_sums_slice_whole_blocks_in_their_tasks(
     assert all(set(s) <= whole for s in seen), f"tasks got pieces, not blocks: {seen}"
     if shape == (20, 40):  # blocks of 80 values: 20-row columns cut 4 wide, 10 tasks
         assert len(seen) == 10
+    # The cumsum so too, then each output block concatenated from the cuts within it: no
+    # x.rechunk either way (two copies each, where one in and one out do).
+    seen.clear()
+    ax = red[-1]
+    y = _exact.cumsum(backend_of(d), d, ax, "float64")
+    assert y.chunks == d.chunks
+    assert not [k for k in y.dask.layers if str(k).startswith("rechunk")], list(y.dask.layers)
+    _assert_bits(np.asarray(y.compute()), exact_cumsum_along(x, ax, "float64"), "cumsum")
+    assert seen and all(len(s) == len(d.chunks[ax]) for s in seen)
+    assert all(set(s) <= whole for s in seen), f"tasks got pieces, not blocks: {seen}"
 
 
 @pytest.mark.parametrize(  # complex128 "range" partial sums may pass 2**1024 (portable path)
