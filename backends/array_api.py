@@ -15,7 +15,7 @@ from __future__ import annotations
 import copy
 import itertools
 import operator
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
 from unireduce._backend import Backend, Capabilities
@@ -561,10 +561,10 @@ def _map_reduced(run: Callable[[str, Any], Any], spec: str, x: Any, dtype: Any) 
     import dask.array as da
     import numpy as np
 
-    from unireduce._exact import parse_spec
+    from unireduce._exact import keep_spec, parse_spec
 
     _, _, red, _, keepdims = parse_spec(spec, x.ndim)
-    run = functools.partial(run, spec.rsplit(":", 1)[0] + ":1")
+    run = functools.partial(run, keep_spec(spec, True))
     chunks = tuple((1,) if a in red else c for a, c in enumerate(x.chunks))
     meta = np.empty((0,) * x.ndim, dtype)
     y = da.map_blocks(run, x, chunks=chunks, dtype=dtype, meta=meta)
@@ -588,13 +588,13 @@ def _gathered_sum(x: Any, spec: str, regroup: dict[int, int], dtype: Any) -> Any
     import dask.array as da
     import numpy as np
 
-    from unireduce._exact import parse_spec
+    from unireduce._exact import keep_spec, parse_spec
 
     _, _, red, kept, keepdims = parse_spec(spec, x.ndim)
     cuts = _cuts(x, kept, regroup)
     name = "exact-gathered-sum-" + _token(x, spec, regroup)
-    graph = _gather_graph(x, spec.rsplit(":", 1)[0] + ":0", kept, cuts, name)  # reduced dropped
-    chunks = tuple(tuple(_length(x, a, c) for c in cuts[i]) for i, a in enumerate(kept))
+    graph = _gather_graph(x, keep_spec(spec, False), kept, cuts, name)
+    chunks = tuple(tuple(n for _, _, n in c) for c in cuts)
     res = da.Array(graph, name, chunks, meta=np.empty((0,) * len(kept), dtype))
     return da.expand_dims(res, red) if keepdims else res
 
@@ -624,17 +624,17 @@ def _gathered_cumsum(x: Any, spec: str, regroup: dict[int, int], dtype: Any) -> 
     whole = "exact-gathered-cumsum-" + token
     graph = _gather_graph(x, spec, kept, cuts, whole)
     name = "exact-gathered-cumsum-blocks-" + token
-    starts = [0]
-    for n in x.chunks[ax]:
-        starts.append(starts[-1] + n)
+    starts = [0, *itertools.accumulate(x.chunks[ax])]
     layer: dict[Any, Any] = {}
     for idx in itertools.product(*(range(n) for n in x.numblocks)):
-        index = tuple(
-            slice(starts[idx[ax]], starts[idx[ax] + 1]) if a == ax else slice(None)
-            for a in range(x.ndim)
-        )
-        mine = [[c for c, (b, _) in enumerate(cuts[i]) if b == idx[a]] for i, a in enumerate(kept)]
-        layer[(name, *idx)] = (_concat_views, index, _cut_keys(whole, x.ndim, ax, mine, 0, ()))
+        rows = slice(starts[idx[ax]], starts[idx[ax] + 1])
+        index = tuple(rows if a == ax else slice(None) for a in range(x.ndim))
+        # The cut results within this block, nested over all axes (one along the cumsum's).
+        levels = [
+            [()] if a == ax else [(c,) for c, cut in enumerate(cuts[kept.index(a)]) if cut[0] == i]
+            for a, i in enumerate(idx)
+        ]
+        layer[(name, *idx)] = (_concat_views, index, _key_grid(whole, levels))
     graph = HighLevelGraph.merge(graph, HighLevelGraph({name: layer}, {name: {whole}}))
     return da.Array(graph, name, x.chunks, meta=np.empty((0,) * x.ndim, dtype))
 
@@ -645,28 +645,25 @@ def _token(x: Any, spec: str, regroup: dict[int, int]) -> str:
     return str(tokenize(x, spec, regroup))
 
 
-def _cuts(x: Any, kept: list[int], regroup: dict[int, int]) -> list[list[tuple[int, slice]]]:
-    """Per kept axis of ``x``: (block index, slice within it) of every cut, at most
+def _cuts(x: Any, kept: list[int], regroup: dict[int, int]) -> list[list[tuple[int, slice, int]]]:
+    """Per kept axis of ``x``: (block index, slice within it, length) of every cut, at most
     ``regroup[a]`` long, none across blocks."""
     cuts = []
     for a in kept:
         step = regroup.get(a, -1)
         cuts.append(
             [
-                (b, slice(s, min(s + step, n)) if 0 < step < n else slice(None))
+                (b, slice(s, s + m), m) if 0 < step < n else (b, slice(None), n)
                 for b, n in enumerate(x.chunks[a])
                 for s in (range(0, n, step) if 0 < step < n else [0])
+                for m in [min(step, n - s)]
             ]
         )
     return cuts
 
 
-def _length(x: Any, a: int, cut: tuple[int, slice]) -> int:
-    return len(range(*cut[1].indices(x.chunks[a][cut[0]])))
-
-
 def _gather_graph(
-    x: Any, spec: str, kept: list[int], cuts: list[list[tuple[int, slice]]], name: str
+    x: Any, spec: str, kept: list[int], cuts: list[list[tuple[int, slice, int]]], name: str
 ) -> Any:
     """The graph of ``x`` and a layer ``name`` of one task per cut of the kept axes, which runs
     ``spec`` on its views of every block along the other axes, concatenated."""
@@ -681,33 +678,26 @@ def _gather_graph(
     ):
         where = dict(zip(kept, picks, strict=True))
         index = tuple(where[a][1] if a in where else slice(None) for a in range(x.ndim))
-        blocks = _nested_keys(x.name, x.numblocks, {a: where[a][0] for a in kept}, 0, ())
-        layer[(name, *out)] = (run, index, blocks)
+        levels = [
+            [(where[a][0],)] if a in where else [(i,) for i in range(x.numblocks[a])]
+            for a in range(x.ndim)
+        ]
+        layer[(name, *out)] = (run, index, _key_grid(x.name, levels))
     return HighLevelGraph.from_collections(name, layer, dependencies=[x])
 
 
-def _nested_keys(
-    name: str, numblocks: tuple[int, ...], fixed: dict[int, int], a: int, prefix: tuple[int, ...]
+def _key_grid(
+    name: str, levels: Sequence[Sequence[tuple[int, ...]]], prefix: tuple[int, ...] = ()
 ) -> Any:
-    """The keys of the blocks of array ``name`` with the axes in ``fixed`` at the given block
-    index and every block along the others, as nested lists (one level per axis)."""
-    if a == len(numblocks):
-        return (name, *prefix)
-    idx = [fixed[a]] if a in fixed else range(numblocks[a])
-    return [_nested_keys(name, numblocks, fixed, a + 1, (*prefix, i)) for i in idx]
+    """Keys ``(name, *parts)`` as nested lists, one level per entry of ``levels``, each
+    choice of which adds its indices (none: a level of one) to the key.
 
-
-def _cut_keys(
-    name: str, ndim: int, ax: int, mine: list[list[int]], a: int, prefix: tuple[int, ...]
-) -> Any:
-    """The keys of the cut results (:func:`_gather_graph` layer ``name``) within one block, as
-    nested lists over all ``ndim`` axes (one entry along the gathered axis ``ax``)."""
-    if a == ndim:
+    >>> _key_grid("a", [[(0,), (1,)], [()], [(5,)]])
+    [[[('a', 0, 5)]], [[('a', 1, 5)]]]
+    """
+    if not levels:
         return (name, *prefix)
-    if a == ax:
-        return [_cut_keys(name, ndim, ax, mine, a + 1, prefix)]
-    i = len(prefix)
-    return [_cut_keys(name, ndim, ax, mine, a + 1, (*prefix, c)) for c in mine[i]]
+    return [_key_grid(name, levels[1:], (*prefix, *c)) for c in levels[0]]
 
 
 def _concat_views(index: tuple[slice, ...], blocks: Any) -> Any:

@@ -175,6 +175,16 @@ def component_spec(spec: str) -> str | None:
     return None if comp is None else ":".join([op, comp, *rest])
 
 
+def keep_spec(spec: str, keepdims: bool) -> str:
+    """The ``"sum:..."`` spec with its reduced axes kept at length 1 or dropped.
+
+    >>> keep_spec("sum:float32:0,2:0", True), keep_spec("sum:float32:0,2:1", False)
+    ('sum:float32:0,2:1', 'sum:float32:0,2:0')
+    """
+    op, out, axes, _ = spec.split(":")
+    return f"{op}:{out}:{axes}:{int(keepdims)}"
+
+
 def gather_plan(
     spec: str, chunks: tuple[tuple[int, ...], ...], itemsize: int
 ) -> dict[int, int] | None:
