@@ -711,10 +711,15 @@ def _concat_views(index: tuple[slice, ...], blocks: Any) -> Any:
 
 
 def _run_gathered(spec: str, index: tuple[slice, ...], blocks: Any) -> Any:
-    """One task of :func:`_gather_graph`: the kernels on :func:`_concat_views`."""
-    from unireduce._exact import run_host
+    """One task of :func:`_gather_graph`: the kernels on the blocks in place where they can read
+    them so (:func:`~unireduce._exact.sum_in_place`), else on :func:`_concat_views`."""
+    from unireduce._exact import run_host, sum_in_place
 
-    return run_host(spec, _concat_views(index, blocks))
+    def flat(b: Any) -> list[Any]:
+        return [v for c in b for v in flat(c)] if isinstance(b, list) else [b]
+
+    y = sum_in_place(spec, index, flat(blocks)) if spec.startswith("sum:") else None
+    return run_host(spec, _concat_views(index, blocks)) if y is None else y
 
 
 class _Deferred:

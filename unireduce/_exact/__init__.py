@@ -99,6 +99,47 @@ def run_host(spec: str, a: Any) -> Any:
     return _unrows(_host.cumsum_rows(_np_rows(a, kept, red, m, k), out), shape, kept, red[0])
 
 
+def sum_in_place(spec: str, index: tuple[slice, ...], blocks: list[Any]) -> Any | None:
+    """``run_host(spec, a)`` for the ``"sum:<out>:<axes>:0"`` of the array ``a`` that the views
+    ``b[index]`` of the NumPy ``blocks`` (in any order) make together along the reduced axes,
+    without concatenating them where the column kernel can read the blocks in place: the reduced
+    axes lead, every block is C-contiguous float32 or float64 and the views cut only the first
+    kept axis (a run of contiguous columns of every block's rows). Else ``None``.
+
+    >>> import numpy as np
+    >>> b = [np.array([[1e300, 9.0], [2.0, 9.0]]), np.array([[-1e300, 9.0]])]
+    >>> r = sum_in_place("sum:float64:0:0", (slice(None), slice(0, 1)), b)
+    >>> (r.tolist() if r is not None else [2.0]), sum_in_place("sum:float64:1:0", (), b)
+    ([2.0], None)
+    """
+    import numpy as np
+
+    op, out, red, kept, keepdims = parse_spec(spec, blocks[0].ndim)
+    first = blocks[0]
+    if (
+        op != "sum"
+        or keepdims
+        or red != tuple(range(len(red)))
+        or not kept
+        or out in COMPLEX_COMPONENT
+        or not _host.available()
+        or first.dtype not in (np.float32, np.float64)
+        or any(b.dtype != first.dtype or not b.flags.c_contiguous for b in blocks)
+    ):
+        return None
+    dims = first.shape[len(red) :]
+    cut = [index[a].indices(first.shape[a]) for a in kept]
+    if cut[0][2] != 1 or any(c != (0, n, 1) for c, n in zip(cut[1:], dims[1:], strict=True)):
+        return None
+    inner = math.prod(dims[1:])
+    m = (cut[0][1] - cut[0][0]) * inner
+    if m <= 0 or not builtins.sum(b.size for b in blocks):
+        return None
+    rows = [b.reshape(-1, math.prod(dims)) for b in blocks]
+    res = _host.sum_cols_blocks(rows, cut[0][0] * inner, m, out)
+    return res.reshape((cut[0][1] - cut[0][0], *dims[1:]))
+
+
 def _unrows(res: Any, shape: tuple[int, ...], kept: list[int], axis: int) -> Any:
     """Row prefix sums (M, K) back in the layout of the array of ``shape`` they came from."""
     perm = (*kept, axis)

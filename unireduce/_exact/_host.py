@@ -46,6 +46,7 @@ __all__ = [
     "cumsum_rows_wide",
     "expansions",
     "sum_cols",
+    "sum_cols_blocks",
     "sum_rows",
     "sum_rows_wide",
     "supports",
@@ -229,6 +230,27 @@ def sum_cols(a: Any, out: str) -> Any:
     x, fmt = _prep(a, out)
     bits = np.empty(x.shape[1], np.int64)
     k[3](x, bits, fmt.p, fmt.emask, fmt.nbits, _slow(k), _threads())
+    return _finish(bits, out)
+
+
+def sum_cols_blocks(blocks: list[Any], c0: int, m: int, out: str) -> Any:
+    """Exact sums (M,) of columns ``c0 .. c0+m`` of the rows of the 2-D C-contiguous NumPy
+    blocks (all float32 or all float64) together, as of their concatenation along axis 0, read in
+    place (a real ``out``).
+
+    >>> import numpy as np
+    >>> b = [np.array([[9.0, 1e300, 1.0]]), np.array([[9.0, 1.0, 2.0], [9.0, -1e300, 3.0]])]
+    >>> print(sum_cols_blocks(b, 1, 2, "float64").tolist() if available() else [1.0, 6.0])
+    [1.0, 6.0]
+    """
+    import numpy as np
+    from numba.typed import List
+
+    from . import _host_kernels as hk
+
+    k, fmt = _kernels(), FORMATS[out]
+    bits = np.empty(m, np.int64)
+    hk.sum_cols_kb(List(blocks), c0, bits, fmt.p, fmt.emask, fmt.nbits, _slow(k), _threads())
     return _finish(bits, out)
 
 

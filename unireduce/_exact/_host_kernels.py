@@ -32,6 +32,7 @@ __all__ = [
     "flushes",
     "round_acc",
     "sum_cols_k",
+    "sum_cols_kb",
     "sum_rows_k",
 ]
 
@@ -887,116 +888,141 @@ def col_plain(row: Any, j0: int, w: int, t: Any, a: Any) -> None:
 
 
 @jit
-def cols_plain(x: Any, j0: int, w: int, ss: Any, cc: Any, ee: Any) -> None:
-    """:func:`row_plain` of columns ``j0 .. j0+w`` of float32 ``x`` in one streaming pass."""
-    k = x.shape[0]
+def cols_plain(xs: Any, j0: int, w: int, ss: Any, cc: Any, ee: Any) -> None:
+    """:func:`row_plain` of columns ``j0 .. j0+w`` of the float32 blocks ``xs`` (rows of one
+    matrix, see :func:`sum_cols_kb`) in one streaming pass."""
     t = np.empty(w)
     a = np.empty(w)
-    for b0 in range(0, k, B):
-        b1 = min(k, b0 + B)
-        t[:] = 0.0
-        a[:] = 0.0
-        i = b0
-        while i + 8 <= b1:
-            col_plain8(x, i, j0, w, t, a)
-            i += 8
-        while i < b1:
-            col_plain(x[i], j0, w, t, a)
-            i += 1
-        for j in range(w):
-            ss[j], cc[j], ee[j] = dd_add(ss[j], cc[j], ee[j], t[j])
-            ee[j] += a[j] * 2.0**-43
+    for x in xs:
+        k = x.shape[0]
+        for b0 in range(0, k, B):
+            b1 = min(k, b0 + B)
+            t[:] = 0.0
+            a[:] = 0.0
+            i = b0
+            while i + 8 <= b1:
+                col_plain8(x, i, j0, w, t, a)
+                i += 8
+            while i < b1:
+                col_plain(x[i], j0, w, t, a)
+                i += 1
+            for j in range(w):
+                ss[j], cc[j], ee[j] = dd_add(ss[j], cc[j], ee[j], t[j])
+                ee[j] += a[j] * 2.0**-43
 
 
 @jit
-def cols_fast(x: Any, j0: int, w: int, ss: Any, cc: Any, ee: Any, ok: Any) -> None:
-    """:func:`row_fast` of columns ``j0 .. j0+w`` in one streaming pass: per block of ``B`` rows
-    each column extracts with the σ of its previous block (the first block's from the first 8
-    rows), measuring the block's maximum as it goes; a column whose σ proves too small or much
-    too large redoes that block alone. Maxima are float64 bit patterns (values are widened);
-    ``ok[j]`` False where column ``j`` cannot certify (NaN, inf, near overflow)."""
-    k = x.shape[0]
+def cols_fast(xs: Any, j0: int, w: int, ss: Any, cc: Any, ee: Any, ok: Any) -> None:
+    """:func:`row_fast` of columns ``j0 .. j0+w`` of the blocks ``xs`` in one streaming pass:
+    per block of at most ``B`` rows each column extracts with the σ of its previous block (the
+    first block's from the first 8 rows), measuring the block's maximum as it goes; a column
+    whose σ proves too small or much too large redoes that block alone. Maxima are float64 bit
+    patterns (values are widened); ``ok[j]`` False where column ``j`` cannot certify (NaN, inf,
+    near overflow)."""
     mx = np.zeros(w, np.int64)
     sig = np.empty(w)
     se = np.empty(w, np.int64)
     sn = np.empty(w, np.int64)
     t = np.empty(w)
     tau = np.empty(w)
-    for i in range(min(k, 8)):  # the first rows' maxima guess the first σ
-        xr = x[i][j0 : j0 + w]
-        for j in range(w):
-            mx[j] = max(mx[j], _abits(xr[j]))
-    for b0 in range(0, k, B):
-        b1 = min(k, b0 + B)
-        for j in range(w):
-            se[j] = min(max(sigma_exp(mx[j], 52, 1022) + 4, -1022), 1022)  # slack: few redos
-            sig[j] = pow2n(se[j])
-            t[j] = 0.0
-            tau[j] = 0.0
-            mx[j] = 0
-        i = b0
-        while i + 8 <= b1:
-            col_split8(x, i, j0, w, sig, t, tau, mx)
-            i += 8
-        while i < b1:
-            col_split(x[i], j0, w, sig, t, tau, mx)
-            i += 1
-        # Branch-free over the columns (SIMD; per-column work is what costs when K is small),
-        # then the rare redo of a block whose σ proved too small or much too large.
-        redo = 0
-        for j in range(w):
-            s = sigma_exp(mx[j], 52, 1022)
-            ok[j] = ok[j] and (mx[j] >> 52) < 2047 and s <= 1022
-            s = max(s, -1022)
-            sn[j] = s
-            redo += ok[j] and mx[j] != 0 and (s > se[j] or s < se[j] - 12)
-        if redo:
+    seen = 0
+    for x in xs:  # the first rows' maxima guess the first σ
+        for i in range(min(x.shape[0], 8 - seen)):
+            xr = x[i][j0 : j0 + w]
             for j in range(w):
-                if ok[j] and mx[j] != 0 and (sn[j] > se[j] or sn[j] < se[j] - 12):
-                    se[j] = sn[j]
-                    t[j], tau[j] = col_block(x, b0, b1, j0 + j, pow2n(sn[j]))
-        for j in range(w):
-            a, b, c = dd_add(ss[j], cc[j], ee[j], t[j])
-            a, b, c = dd_add(a, b, c, tau[j])
-            nz = mx[j] != 0  # a block of zeros adds nothing (t = tau = 0) and no error
-            ss[j] = a
-            cc[j] = b
-            ee[j] = c + pow2n(se[j] + 43) * 2.0**-128 if nz else ee[j]  # 2**(se - 85)
-            ok[j] = ok[j] and abs(a) < _BIG / 8
+                mx[j] = max(mx[j], _abits(xr[j]))
+        seen += min(x.shape[0], 8 - seen)
+    for x in xs:
+        k = x.shape[0]
+        for b0 in range(0, k, B):
+            b1 = min(k, b0 + B)
+            for j in range(w):
+                se[j] = min(max(sigma_exp(mx[j], 52, 1022) + 4, -1022), 1022)  # slack: few redos
+                sig[j] = pow2n(se[j])
+                t[j] = 0.0
+                tau[j] = 0.0
+                mx[j] = 0
+            i = b0
+            while i + 8 <= b1:
+                col_split8(x, i, j0, w, sig, t, tau, mx)
+                i += 8
+            while i < b1:
+                col_split(x[i], j0, w, sig, t, tau, mx)
+                i += 1
+            # Branch-free over the columns (SIMD; per-column work is what costs when K is
+            # small), then the rare redo of a block whose σ proved too small or much too large.
+            redo = 0
+            for j in range(w):
+                s = sigma_exp(mx[j], 52, 1022)
+                ok[j] = ok[j] and (mx[j] >> 52) < 2047 and s <= 1022
+                s = max(s, -1022)
+                sn[j] = s
+                redo += ok[j] and mx[j] != 0 and (s > se[j] or s < se[j] - 12)
+            if redo:
+                for j in range(w):
+                    if ok[j] and mx[j] != 0 and (sn[j] > se[j] or sn[j] < se[j] - 12):
+                        se[j] = sn[j]
+                        t[j], tau[j] = col_block(x, b0, b1, j0 + j, pow2n(sn[j]))
+            for j in range(w):
+                a, b, c = dd_add(ss[j], cc[j], ee[j], t[j])
+                a, b, c = dd_add(a, b, c, tau[j])
+                nz = mx[j] != 0  # a block of zeros adds nothing (t = tau = 0) and no error
+                ss[j] = a
+                cc[j] = b
+                ee[j] = c + pow2n(se[j] + 43) * 2.0**-128 if nz else ee[j]  # 2**(se - 85)
+                ok[j] = ok[j] and abs(a) < _BIG / 8
 
 
 @jit
-def col_one(x: Any, j: int, out: Any, p: int, emask: int, nbits: int, slow: bool) -> None:
-    """``out[j]`` = bits of the exact sum of column ``j`` alone: gathered (widened to float64),
-    then :func:`row_fast` and, if that does not certify, the exact path."""
-    k = x.shape[0]
+def col_one(xs: Any, j: int, out: Any, o: int, p: int, emask: int, nbits: int, slow: bool) -> None:
+    """``out[o]`` = bits of the exact sum of column ``j`` of the blocks ``xs`` alone: gathered
+    (widened to float64), then :func:`row_fast` and, if that does not certify, the exact path."""
+    k = 0
+    for x in xs:
+        k += x.shape[0]
     col = np.empty(k, np.float64)
-    for i in range(k):
-        col[i] = wide(x[i, j])
+    i0 = 0
+    for x in xs:
+        for i in range(x.shape[0]):
+            col[i0 + i] = wide(x[i, j])
+        i0 += x.shape[0]
     if not here(slow):
         ok, s, c, e = row_fast(col, col.view(np.int64), 0, k, _ABS, 52, 1022, 2047)
         if ok:
             ok, bits = dd_round(s, c, e, p, emask, nbits)
             if ok:
-                out[j] = bits
+                out[o] = bits
                 return
-    exact_row(col, 0, k, out, j, p, emask, nbits, slow)
+    exact_row(col, 0, k, out, o, p, emask, nbits, slow)
+
+
+@jit
+def sum_cols_k(x: Any, out: Any, p: int, emask: int, nbits: int, slow: bool, nt: int) -> None:
+    """``out[j]`` = bits of the exact sum of column ``j`` of the C-contiguous ``x`` (K, M): the
+    one block of :func:`sum_cols_kb`."""
+    xs = nb.typed.List()
+    xs.append(x)
+    sum_cols_kb(xs, 0, out, p, emask, nbits, slow, nt)
 
 
 @jit(parallel=True)
-def sum_cols_k(x: Any, out: Any, p: int, emask: int, nbits: int, slow: bool, nt: int) -> None:
-    """``out[j]`` = bits of the exact sum of column ``j`` of the C-contiguous ``x`` (K, M).
+def sum_cols_kb(
+    xs: Any, c0: int, out: Any, p: int, emask: int, nbits: int, slow: bool, nt: int
+) -> None:
+    """``out[j]`` = bits of the exact sum of column ``c0 + j`` of the rows of the C-contiguous
+    blocks ``xs`` (K_b, M_b) together, as of one (sum K_b, M) matrix, read in place (the sum
+    is exact: it does not depend on the blocks' order or lengths).
 
     ``nt`` tiles of columns, each certified in streaming passes over its rows: plain sums
     (:func:`cols_plain`) first for float32 data and results of at most 24 bits, then
     extraction (:func:`cols_fast`) if more than one column in 128 is left (a sum near zero
     does not certify from plain sums: 53 of 10^5 columns of 1000 normal values); the columns
     still left, one by one (:func:`col_one`)."""
-    m = x.shape[1]
+    m = out.shape[0]
     wt = -(-m // nt)
     wt = min(max(8, -(-wt // 8) * 8), 4096)
     ntile = -(-m // wt)
-    first = 0 if plain_first(p, x.itemsize) else 1  # 0: cols_plain first
+    first = 0 if plain_first(p, xs[0].itemsize) else 1  # 0: cols_plain first
     for tl in nb.prange(ntile):
         j0 = tl * wt
         w = min(m, j0 + wt) - j0
@@ -1009,9 +1035,9 @@ def sum_cols_k(x: Any, out: Any, p: int, emask: int, nbits: int, slow: bool, nt:
             ee = np.zeros(w)
             ok = np.ones(w, np.bool_)
             if mode == 0:
-                cols_plain(x, j0, w, ss, cc, ee)
+                cols_plain(xs, c0 + j0, w, ss, cc, ee)
             else:
-                cols_fast(x, j0, w, ss, cc, ee, ok)
+                cols_fast(xs, c0 + j0, w, ss, cc, ee, ok)
             for j in range(w):
                 if ok[j] and not done[j]:
                     done[j], bits = dd_round(ss[j], cc[j], ee[j], p, emask, nbits)
@@ -1019,7 +1045,7 @@ def sum_cols_k(x: Any, out: Any, p: int, emask: int, nbits: int, slow: bool, nt:
                         out[j0 + j] = bits
         for j in range(w):
             if not done[j]:
-                col_one(x, j0 + j, out, p, emask, nbits, slow)
+                col_one(xs, c0 + j0 + j, out, j0 + j, p, emask, nbits, slow)
 
 
 @jit
