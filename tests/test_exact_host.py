@@ -674,16 +674,28 @@ DASK_IN_PLACE = [  # (shape, chunks, reduced axes, copy): sums the column kernel
     ((40, 30), (7, 30), (0,), False),  # blocks of whole rows: C-contiguous views
     ((20, 40), (2, 40), (0,), False),  # 20-row columns cut 4 wide within each block
     ((40, 30), (7, 4), (0,), True),  # (copy: each block made C-contiguous by a task)
+    ((40, 30), (7, 4), (0,), False),  # views of a C array cut along axis 1: rows 30 apart
+    ((3, 50), (1, 20), (0,), False),  # blocks of one row
     ((6, 10, 8), (4, 10, 8), (0, 1), False),
     ((6, 10, 8), (4, 3, 5), (0, 1), True),
     ((6, 4, 10), (2, 4, 10), (0,), False),  # two kept axes, cut along the first
 ]
 
 
-def _dask_blocks(x: np.ndarray, chunks: Any, copy: bool) -> Any:
+def _read_only(b: np.ndarray) -> np.ndarray:
+    v = b.view()
+    v.flags.writeable = False
+    return v
+
+
+BLOCK_MAKERS = {"copy": np.ascontiguousarray, "fortran": np.asfortranarray, "read-only": _read_only}
+
+
+def _dask_blocks(x: np.ndarray, chunks: Any, make: str) -> Any:
+    """``x`` in blocks of ``chunks``: views of ``x``, or each block made anew by a task."""
     da = pytest.importorskip("dask.array", reason="dask is part of unireduce[all]")
     d = da.from_array(x, chunks=chunks)
-    return d.map_blocks(np.ascontiguousarray, dtype=x.dtype) if copy else d
+    return d.map_blocks(BLOCK_MAKERS[make], dtype=x.dtype) if make in BLOCK_MAKERS else d
 
 
 @pytest.mark.parametrize("dt", ["float32", "float64"])
@@ -705,7 +717,7 @@ def test_dask_gathered_sums_over_leading_axes_read_the_blocks_in_place(
 
     with np.errstate(over="ignore", invalid="ignore"):
         x = _data(case, dt, shape)
-    d = _dask_blocks(x, chunks, copy)
+    d = _dask_blocks(x, chunks, "copy" if copy else "views")
 
     def no_copy(*args: Any) -> Any:
         raise AssertionError("the cuts were concatenated")
@@ -719,20 +731,22 @@ def test_dask_gathered_sums_over_leading_axes_read_the_blocks_in_place(
 
 
 @pytest.mark.parametrize(
-    ("shape", "chunks", "red", "copy"),
+    ("shape", "chunks", "red", "make"),
     [
-        ((40, 30), (7, 4), (0,), False),  # views of a C array cut along axis 1: not C-contiguous
-        ((6, 2, 50), (1, 2, 50), (0,), True),  # cut along both kept axes: 1 x 16 of 2 x 50
-        ((12, 50), (5, 20), (1,), True),  # the reduced axis is not leading
+        ((40, 30), (7, 30), (0,), "fortran"),  # rows of strided columns
+        ((40, 30), (7, 4), (0,), "read-only"),  # (the kernels' lists take writable arrays)
+        ((6, 10, 8), (4, 3, 5), (0, 1), "views"),  # reduced axes 0, 1 of a block do not merge
+        ((6, 2, 50), (1, 2, 50), (0,), "copy"),  # cut along both kept axes: 1 x 16 of 2 x 50
+        ((12, 50), (5, 20), (1,), "copy"),  # the reduced axis is not leading
     ],
 )
 def test_dask_gathered_sums_the_kernel_cannot_read_in_place_concatenate(
-    monkeypatch: pytest.MonkeyPatch, shape: Any, chunks: Any, red: Any, copy: bool
+    monkeypatch: pytest.MonkeyPatch, shape: Any, chunks: Any, red: Any, make: str
 ) -> None:
     from unireduce.backends import array_api
 
     x = _data("cancel", "float64", shape)
-    d = _dask_blocks(x, chunks, copy)
+    d = _dask_blocks(x, chunks, make)
     copies: list[int] = []
     concat = array_api._concat_views
 

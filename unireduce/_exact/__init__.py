@@ -103,8 +103,9 @@ def sum_in_place(spec: str, index: tuple[slice, ...], blocks: list[Any]) -> Any 
     """``run_host(spec, a)`` for the ``"sum:<out>:<axes>:0"`` of the array ``a`` that the views
     ``b[index]`` of the NumPy ``blocks`` (in any order) make together along the reduced axes,
     without concatenating them where the column kernel can read the blocks in place: the reduced
-    axes lead, every block is C-contiguous float32 or float64 and the views cut only the first
-    kept axis (a run of contiguous columns of every block's rows). Else ``None``.
+    axes lead, the blocks are float32 or float64 with rows of contiguous columns (the kept axes;
+    :func:`_row_runs`) and the views cut only the first kept axis (a run of columns of every
+    row). Else ``None``.
 
     >>> import numpy as np
     >>> b = [np.array([[1e300, 9.0], [2.0, 9.0]]), np.array([[-1e300, 9.0]])]
@@ -124,7 +125,7 @@ def sum_in_place(spec: str, index: tuple[slice, ...], blocks: list[Any]) -> Any 
         or out in COMPLEX_COMPONENT
         or not _host.available()
         or first.dtype not in (np.float32, np.float64)
-        or any(b.dtype != first.dtype or not b.flags.c_contiguous for b in blocks)
+        or any(b.dtype != first.dtype for b in blocks)
     ):
         return None
     dims = first.shape[len(red) :]
@@ -133,11 +134,45 @@ def sum_in_place(spec: str, index: tuple[slice, ...], blocks: list[Any]) -> Any 
         return None
     inner = math.prod(dims[1:])
     m = (cut[0][1] - cut[0][0]) * inner
-    if m <= 0 or not builtins.sum(b.size for b in blocks):
+    rows = [_row_runs(b, math.prod(dims)) for b in blocks]
+    if m <= 0 or any(r is None for r in rows) or not builtins.sum(b.size for b in blocks):
         return None
-    rows = [b.reshape(-1, math.prod(dims)) for b in blocks]
-    res = _host.sum_cols_blocks(rows, cut[0][0] * inner, m, out)
+    runs = [v for r in rows for v in r or ()]
+    res = _host.sum_cols_blocks(runs, cut[0][0] * inner, m, out)
     return res.reshape((cut[0][1] - cut[0][0], *dims[1:]))
+
+
+def _row_runs(b: Any, width: int) -> list[Any] | None:
+    """The rows of the NumPy array ``b`` viewed as (K, ``width``) as C-contiguous 2-D views of
+    its memory (none for no rows), or ``None`` where ``b`` is read-only, that view would be a
+    copy, or its rows are not contiguous, overlap or run backwards. Rows ``S >= width``
+    elements apart (a block of a larger array, cut along its last axis) give a (K - 1, S) view
+    whose row ``i`` starts at row ``i`` (its elements past ``width`` are never read: they lie
+    between rows ``i`` and ``i + 1``) and the last row alone: the kernel compiled for strided
+    rows ran 2x slower (43 against 19 ms for 2000 x 50000 float32 values in 20 blocks).
+
+    >>> import numpy as np
+    >>> runs = _row_runs(np.arange(12.0).reshape(3, 4)[:, 1:3], 2)
+    >>> [(r.shape, r.flags.c_contiguous, r[:, :2].tolist()) for r in runs]
+    [((2, 4), True, [[1.0, 2.0], [5.0, 6.0]]), ((1, 2), True, [[9.0, 10.0]])]
+    >>> _row_runs(np.asfortranarray(np.ones((3, 4))), 4) is None
+    True
+    """
+    import numpy as np
+    from numpy.lib.stride_tricks import as_strided
+
+    v = b.reshape(-1, width)
+    if not v.size:
+        return []
+    # (Numba types read-only arrays apart: one more compiled kernel; a reshape may copy.)
+    if not v.flags.writeable or not np.may_share_memory(v, b):
+        return None
+    isz, step = v.itemsize, v.strides[0]
+    if v.flags.c_contiguous:
+        return [v]
+    if v.strides[1] != isz or step % isz or step < width * isz:
+        return None
+    return [as_strided(v, (v.shape[0] - 1, step // isz), (step, isz)), v[-1:]]
 
 
 def _unrows(res: Any, shape: tuple[int, ...], kept: list[int], axis: int) -> Any:
