@@ -332,7 +332,7 @@ class DaskBackend(ArrayAPIBackend):
             def fallback(part: Callable[[Any], Any]) -> Callable[[Any], Any]:
                 return lambda _: part(portable(x))
 
-            comp = part_spec.split(":")[1]
+            comp = parse_spec(part_spec, x.ndim)[1]
             re, im = (
                 self._split(part(x), part_spec, shape, red, comp, fallback(part))
                 for part in (self.real, self.imag)

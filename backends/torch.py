@@ -67,8 +67,10 @@ def _host_op(torch: Any) -> Any:
         # torch.vmap: the batch dim moved to the front is one more kept axis of the same call.
         if in_dims[0] is None:
             return op(x, spec, shape, dt), None
+        from unireduce._exact import batched_spec
+
         x = x.movedim(in_dims[0], 0)
-        return op(x, _batched_spec(spec), [x.shape[0], *shape], dt), 0
+        return op(x, batched_spec(spec), [x.shape[0], *shape], dt), 0
 
     _register_vmap(torch, "host", batched)
     return op
@@ -82,19 +84,6 @@ def _register_vmap(torch: Any, name: str, rule: Callable[..., Any]) -> None:
 
 
 _VMAP_DONE: set[str] = set()
-
-
-def _batched_spec(spec: str) -> str:
-    """A host spec (``unireduce._exact.run_host``) for the input with a leading batch axis.
-
-    >>> _batched_spec("sum:float32:0,2:1"), _batched_spec("cumsum:float64:0")
-    ('sum:float32:1,3:1', 'cumsum:float64:1')
-    """
-    op, out, *rest = spec.split(":")
-    if op == "sum":
-        axes = ",".join(str(int(a) + 1) for a in rest[0].split(",") if a)
-        return f"sum:{out}:{axes}:{rest[1]}"
-    return f"cumsum:{out}:{int(rest[0]) + 1}"
 
 
 def _host_impl(x: Any, spec: str, shape: list[int], dtype: Any) -> Any:

@@ -261,6 +261,19 @@ def keep_spec(spec: str, keepdims: bool) -> str:
     return f"{op}:{out}:{axes}:{int(keepdims)}"
 
 
+def batched_spec(spec: str) -> str:
+    """The spec for the input with a leading batch axis (``vmap``): every axis one further.
+
+    >>> batched_spec("sum:float32:0,2:1"), batched_spec("cumsum:float64:0")
+    ('sum:float32:1,3:1', 'cumsum:float64:1')
+    """
+    op, out, *rest = spec.split(":")
+    if op == "sum":
+        axes = ",".join(str(int(a) + 1) for a in rest[0].split(",") if a)
+        return f"sum:{out}:{axes}:{rest[1]}"
+    return f"cumsum:{out}:{int(rest[0]) + 1}"
+
+
 def gather_plan(
     spec: str, chunks: tuple[tuple[int, ...], ...], itemsize: int
 ) -> dict[int, int] | None:
