@@ -342,8 +342,39 @@ class DaskBackend(ArrayAPIBackend):
         if plan is None:
             return None
         stages = self._split_sum if op == "sum" else self._split_cumsum
-        done, ok = stages(x, spec, red, dtype, plan)
-        return self.cond(ok, lambda: done, lambda: portable(x))
+
+        def exact() -> Any:
+            done, ok = stages(x, spec, red, dtype, plan)
+            return self.cond(ok, lambda: done, lambda: portable(x))
+
+        if op == "cumsum":
+            return exact()
+        # Sums: the certified first try per block, the exact expansions where it is not certain.
+        import dask.array as da
+
+        quick = self._bounded_sum(x, spec, red, dtype)
+        return self.cond(~da.any(da.isnan(quick)), lambda: quick, exact)
+
+    def _bounded_sum(self, x: Any, spec: str, red: tuple[int, ...], dtype: str) -> Any:
+        """The sum from each block's certified first try (``block_bounded``: a double-double
+        and its error bound per output), added up and rounded per block of outputs where the
+        bounds make it certain, NaN elsewhere (``finish_bounded``)."""
+        import functools
+
+        import dask.array as da
+        import numpy as np
+
+        from unireduce._exact import BOUNDED, block_bounded, finish_bounded, split_plan
+
+        plan = split_plan(spec, x.chunks, dtype, BOUNDED)
+        assert plan is not None  # fits wherever the expansions' plan fits
+        chunks, _, gather = plan
+        meta = np.empty((0,) * x.ndim, np.float64)
+        parts = da.map_blocks(
+            functools.partial(block_bounded, spec), x, chunks=chunks, dtype=np.float64, meta=meta
+        ).rechunk(gather)
+        done = _map_reduced(finish_bounded, spec, parts, np.dtype(self.native_dtype(dtype)))
+        return _to_blocks_of(done, x, spec)
 
     def _split_sum(
         self, x: Any, spec: str, red: tuple[int, ...], dtype: str, plan: Any
@@ -356,7 +387,7 @@ class DaskBackend(ArrayAPIBackend):
         import dask.array as da
         import numpy as np
 
-        from unireduce._exact import block_partials, finish_partials, parse_spec
+        from unireduce._exact import block_partials, finish_partials
 
         chunks, flags, gather = plan
         meta = np.empty((0,) * x.ndim, np.float64)
@@ -364,12 +395,8 @@ class DaskBackend(ArrayAPIBackend):
             functools.partial(block_partials, spec), x, chunks=chunks, dtype=np.float64, meta=meta
         )
         parts = parts.rechunk(gather)
-        keepdims = parse_spec(spec, x.ndim)[4]
         nt = np.dtype(self.native_dtype(dtype))
-        done = _map_reduced(finish_partials, spec, parts, nt)
-        kept = [a for a in range(x.ndim) if a not in red]
-        if any(parts.chunks[a] != x.chunks[a] for a in kept):  # cut to fit: back to x's blocks
-            done = done.rechunk({(a if keepdims else i): x.chunks[a] for i, a in enumerate(kept)})
+        done = _to_blocks_of(_map_reduced(finish_partials, spec, parts, nt), x, spec)
         return done, ~da.any(parts[flags] != 0)
 
     def _split_cumsum(
@@ -539,6 +566,16 @@ class CupyBackend(ArrayAPIBackend):
         import cupy
 
         return _complex_parts(re, im, cupy.empty)
+
+
+def _to_blocks_of(done: Any, x: Any, spec: str) -> Any:
+    """The sums ``done`` of ``x`` for ``spec``, their kept axes rechunked to ``x``'s blocks
+    where the tasks cut them to fit."""
+    from unireduce._exact import parse_spec
+
+    _, _, _, kept, keepdims = parse_spec(spec, x.ndim)
+    want = {(a if keepdims else i): x.chunks[a] for i, a in enumerate(kept)}
+    return done if all(done.chunks[d] == c for d, c in want.items()) else done.rechunk(want)
 
 
 def _map_reduced(run: Callable[[str, Any], Any], spec: str, x: Any, dtype: Any) -> Any:

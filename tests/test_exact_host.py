@@ -7,6 +7,7 @@ fails here rather than only in the benchmark.
 
 from __future__ import annotations
 
+import fractions
 import itertools
 import math
 from typing import Any
@@ -542,16 +543,98 @@ def _dask_split_case(
     return x, da.from_array(x, chunks=chunks)
 
 
+def _no_bounded_sums(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every certified first try of a split dask sum left uncertain (all NaN)."""
+    finish = _exact.finish_bounded
+
+    def nothing_sure(spec: str, parts: Any) -> Any:
+        return finish(spec, parts) * np.nan
+
+    monkeypatch.setattr(_exact, "finish_bounded", nothing_sure)
+
+
+@pytest.mark.parametrize("route", ["bounded first", "expansions"])
 @pytest.mark.parametrize("dt", ["float16", "bfloat16", "float32", "float64"])
 @pytest.mark.parametrize("case", SPLIT_CASES)
 @pytest.mark.parametrize(("shape", "chunks", "red"), DASK_SPLIT)
-def test_dask_split_sums_combine_exact_block_expansions(
-    monkeypatch: pytest.MonkeyPatch, dt: str, case: str, shape: Any, chunks: Any, red: Any
+def test_dask_split_sums_combine_block_sums(
+    monkeypatch: pytest.MonkeyPatch,
+    route: str,
+    dt: str,
+    case: str,
+    shape: Any,
+    chunks: Any,
+    red: Any,
 ) -> None:
-    # Each block's exact partial sums as float64 expansions, summed exactly once more: the
-    # portable path across chunks took 24-41x dask's sum of 10**7 normal values, and 13.5 s for
-    # 10**5 values spread over 2000 binades.
-    _check_split_sums(*_dask_split_case(monkeypatch, case, dt, shape, chunks), red, dt)
+    # First each block's certified double-double and bound (block_bounded: one pass, 3.3
+    # against 9.3 ms for the expansions of 10**7 float64 values), added up and rounded where the
+    # bounds make it certain (normal data never needs more); where not, each block's exact
+    # partial sums as float64 expansions, summed exactly once more ("expansions": the first try
+    # left uncertain, so every data kind takes that route). The portable path across chunks took
+    # 24-41x dask's sum of 10**7 normal values, and 13.5 s for 10**5 values over 2000 binades.
+    if route == "expansions":
+        _no_bounded_sums(monkeypatch)
+    x, d = _dask_split_case(monkeypatch, case, dt, shape, chunks)
+    partials = _exact.block_partials
+    calls: list[int] = []
+
+    def counted(spec: str, a: Any) -> Any:
+        calls.append(1)
+        return partials(spec, a)
+
+    monkeypatch.setattr(_exact, "block_partials", counted)
+    _check_split_sums(x, d, red, dt)
+    if route == "expansions":
+        assert calls
+    elif case == "random":
+        assert not calls, "normal data took the exact expansions"
+    elif case == "special" or (case == "overflow" and dt == "float64"):
+        assert calls, f"{case} data passed the certified try"
+
+
+@pytest.mark.parametrize(
+    ("parts", "sure"),
+    [
+        ([[1.5, 0.0, 0.0, 1.0], [2.0**-24, 0.0, 0.0, 1.0]], False),  # a float32 tie: exact route
+        ([[1.5, 0.0, 0.0, 1.0], [2.0**-25, 0.0, 2.0**-30, 1.0]], True),  # 1.5 + 2**-25 +- 2**-30
+        ([[1.5, 0.0, 0.0, 1.0], [2.0**-25, 0.0, 2.0**-25, 1.0]], False),  # may reach the tie
+        ([[1.5, 0.0, 0.0, 1.0], [2.0**-25, 0.0, 0.0, 0.0]], False),  # a block not ok
+        ([[1.0, 0.0, 0.0, 1.0], [-1.0, 0.0, 0.0, 1.0]], False),  # zero: its sign is exact work
+        ([[2.0**1000, 0.0, 0.0, 1.0]] * 2, False),  # past float32's range
+    ],
+)
+def test_bounded_block_sums_round_only_when_certain(parts: Any, sure: bool) -> None:
+    # The sum of the double-doubles is within the added bounds of the exact value: rounded
+    # where every value within them rounds alike to a finite nonzero float32, else uncertain.
+    y, ok = _host.round_bounded(np.array([parts]), "float32")
+    assert ok.tolist() == [sure]
+    if sure:
+        assert y.tolist() == [1.5]  # 1.5 + 2**-25 +- 2**-30 lies below the tie 1.5 + 2**-24
+
+
+def _exact_fraction(v: np.ndarray) -> fractions.Fraction:
+    """The exact sum of the float64 values ``v`` (finite), as Python integers in 2**-1074."""
+    total = 0
+    for num, den in (float(a).as_integer_ratio() for a in v):
+        total += num << (1074 - den.bit_length() + 1)
+    return fractions.Fraction(total, 1 << 1074)
+
+
+@pytest.mark.parametrize("n", [10, 30000])  # 30000: one long row split between threads
+def test_bounded_rows_bound_their_sums(n: int) -> None:
+    # s + c lies within e of the exact sum, for float64 data (extraction) and float32 data
+    # (plain float64 block sums).
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((2, n)) * 2.0 ** rng.integers(-40, 40, (2, n))
+    for dt in ("float64", "float32"):
+        a = x.astype(dt)
+        res = _host.bounded(a, dt)
+        for r in range(2):
+            s, c, e, ok = res[r]
+            assert ok == 1.0
+            exact = _exact_fraction(a[r].astype(np.float64))
+            err = abs(fractions.Fraction(s) + fractions.Fraction(c) - exact)
+            assert err <= fractions.Fraction(e), (dt, r, float(err), e)
 
 
 def _check_split_sums(x: np.ndarray, d: Any, red: Any, dt: str) -> None:

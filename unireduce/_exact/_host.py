@@ -42,9 +42,11 @@ from ._formats import FORMATS, Fmt
 
 __all__ = [
     "available",
+    "bounded",
     "cumsum_rows",
     "cumsum_rows_wide",
     "expansions",
+    "round_bounded",
     "sum_cols",
     "sum_cols_blocks",
     "sum_rows",
@@ -175,6 +177,60 @@ def sum_rows_wide(a: Any, out: str) -> Any:
     import numpy as np
 
     return _row_sums(np.ascontiguousarray(a, dtype=np.float64), FORMATS[out], out)
+
+
+def bounded(a: Any, out: str) -> Any:
+    """Row sums of the real 2-D array ``a`` (M, K) as the certified first try leaves them
+    (M, 4): a double-double ``s + c`` within ``e`` of the exact sum, and 1.0 where that holds
+    (0.0 on NaN, infinities, magnitudes near overflow). Plain float64 block sums for float32
+    data and results of at most 24 bits, else the extraction (as :func:`sum_rows` tries
+    first). :func:`round_bounded` adds such rows up and rounds.
+
+    >>> import numpy as np
+    >>> if available():
+    ...     s, c, e, ok = bounded(np.array([[1.0, 2.0**-60]]), "float64")[0]
+    ...     print(s == 1.0, c == 2.0**-60, e < 2.0**-70, ok)
+    ... else:
+    ...     print(True, True, True, 1.0)
+    True True True 1.0
+    """
+    import numpy as np
+
+    from . import _host_kernels as hk
+
+    k = _kernels()
+    x, fmt = _prep(a, out)
+    xi, fb = _fb(x)
+    res = np.empty((x.shape[0], 4))
+    plain = fmt.p <= 24 and x.itemsize == 4
+    hk.bounded_rows_k(x, xi, res, plain, _slow(k), _threads(), fb)
+    return res
+
+
+def round_bounded(parts: Any, out: str) -> tuple[Any, Any]:
+    """The sums (M,) of the :func:`bounded` results ``parts`` (M, N, 4) of N pieces of each
+    row, rounded to the real format ``out``, and where they are certain (M,): every value
+    within the added bounds rounds alike (zero sums, whose sign needs the exact route, are
+    never certain).
+
+    >>> import numpy as np
+    >>> if available():
+    ...     parts = np.array([[[1.0, 0.0, 0.0, 1.0], [2.0**-60, 0.0, 0.0, 1.0]]])
+    ...     y, sure = round_bounded(parts, "float32")
+    ...     print(y.tolist(), sure.tolist())
+    ... else:
+    ...     print([1.0], [True])
+    [1.0] [True]
+    """
+    import numpy as np
+
+    from . import _host_kernels as hk
+
+    fmt = FORMATS[out]
+    bits = np.empty(parts.shape[0], np.int64)
+    sure = np.empty(parts.shape[0], bool)
+    hk.round_bounded_k(np.ascontiguousarray(parts), bits, sure, fmt.p, fmt.emask, fmt.nbits)
+    return _finish(bits, out), sure
 
 
 #: Components of a float64 expansion of any exact sum of float64 values within range: each

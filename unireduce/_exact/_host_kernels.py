@@ -28,9 +28,11 @@ from numba.extending import intrinsic, overload
 __all__ = [
     "NCHUNK",
     "add_double",
+    "bounded_rows_k",
     "cumsum_rows_k",
     "flushes",
     "round_acc",
+    "round_bounded_k",
     "sum_cols_k",
     "sum_cols_kb",
     "sum_rows_k",
@@ -676,6 +678,46 @@ def sum_rows_k(
                         out[r] = bits
         if not done:
             exact_row(x[r], 0, k, out, r, p, emask, nbits, slow)
+
+
+@jit(parallel=True)
+def bounded_rows_k(x: Any, xi: Any, res: Any, plain: bool, slow: bool, nt: int, fb: Any) -> None:
+    """``res[r]`` = ``(s, c, e, ok)`` of row ``r`` of ``x``: :func:`row_cert`'s double-double and
+    error bound (``ok`` 1.0 or 0.0), long rows split between threads (:func:`_parts`); not ok
+    where the thread flushes subnormals."""
+    m, k = x.shape
+    if m < nt and k >= 4 * B * nt:
+        step = -(-k // (nt * B)) * B
+        for r in range(m):
+            ok, s, c, e = _parts(x[r], xi[r], nt, step, fb, plain, slow)
+            res[r, 0], res[r, 1], res[r, 2], res[r, 3] = s, c, e, 1.0 if ok else 0.0
+        return
+    for r in nb.prange(m):
+        ok, s, c, e = False, 0.0, 0.0, 0.0
+        if not here(slow):
+            ok, s, c, e = row_cert(x[r], xi[r], 0, k, fb, plain)
+        res[r, 0], res[r, 1], res[r, 2], res[r, 3] = s, c, e, 1.0 if ok else 0.0
+
+
+@jit
+def round_bounded_k(parts: Any, out: Any, sure: Any, p: int, emask: int, nbits: int) -> None:
+    """Per row ``r`` of ``parts`` (M, N, 4), N :func:`bounded_rows_k` results: their
+    double-doubles added with the bounds, and ``out[r]`` the bits of the sum rounded where
+    ``sure[r]``: every value within the bound rounds to them (:func:`dd_round`)."""
+    for r in range(parts.shape[0]):
+        s, c, e = 0.0, 0.0, 0.0
+        ok = True
+        for i in range(parts.shape[1]):
+            ok = ok and parts[r, i, 3] == 1.0 and abs(s) < _BIG / 8
+            if ok:
+                s, c, e = dd_add(s, c, e, parts[r, i, 0])
+                s, c, e = dd_add(s, c, e, parts[r, i, 1])
+                e += parts[r, i, 2]
+        done, bits = False, np.int64(0)
+        if ok:
+            done, bits = dd_round(s, c, e, p, emask, nbits)
+        sure[r] = done
+        out[r] = bits
 
 
 @jit(parallel=True)
