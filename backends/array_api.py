@@ -305,12 +305,13 @@ class DaskBackend(ArrayAPIBackend):
     ) -> Any:
         """A sum over axes split across blocks (:meth:`_split_sum`) or a cumsum along one
         (:meth:`_split_cumsum`), from the exact float64 expansions of block totals: exact, so
-        independent of the chunking. Where a block total or a carry passed float64's range
-        (float64 data beyond 2**1024 that later blocks cancel) the portable path runs instead
-        (:meth:`cond`); ``None`` (the portable path) without ``portable`` (``path="host"``)
-        or where ``split_plan`` declines. Complex results: each component so, then put
-        together. The portable path across chunks took 24-150x dask's own sum and 45-82x its
-        cumsum of 10**7 values."""
+        independent of the chunking. A sum tries the blocks' certified double-doubles first
+        (:meth:`_bounded_sum`) and computes the expansions only where that is uncertain.
+        Where a block total or a carry passed float64's range (float64 data beyond 2**1024
+        that later blocks cancel) the portable path runs instead (:meth:`cond`); ``None``
+        (the portable path) without ``portable`` (``path="host"``) or where ``split_plan``
+        declines. Complex results: each component so, then put together. The portable path
+        across chunks took 24-150x dask's own sum and 45-82x its cumsum of 10**7 values."""
         import numpy as np
 
         from unireduce._exact import component_spec, gather_plan, parse_spec, split_plan
