@@ -88,14 +88,10 @@ def run_host(spec: str, a: Any) -> Any:
     """
     op, out, red, kept, keepdims = parse_spec(spec, a.ndim)
     shape = a.shape
-    nd = len(shape)
     m = math.prod([shape[i] for i in kept])
     k = math.prod([shape[i] for i in red])
     if op == "sum":
-        res = _host_sum(a, kept, red, m, k, out)
-        if keepdims:
-            return res.reshape(tuple(1 if i in red else shape[i] for i in range(nd)))
-        return res.reshape(tuple(shape[i] for i in kept))
+        return _host_sum(a, kept, red, m, k, out).reshape(_sum_shape(shape, red, keepdims))
     return _unrows(_host.cumsum_rows(_np_rows(a, kept, red, m, k), out), shape, kept, red[0])
 
 
@@ -173,6 +169,26 @@ def _row_runs(b: Any, width: int) -> list[Any] | None:
     if v.strides[1] != isz or step % isz or step < width * isz:
         return None
     return [as_strided(v, (v.shape[0] - 1, step // isz), (step, isz)), v[-1:]]
+
+
+def _sum_shape(shape: tuple[int, ...], red: tuple[int, ...], keepdims: bool) -> tuple[int, ...]:
+    """The shape of a sum over ``red`` of an array of ``shape``: those axes kept at length 1 or
+    dropped."""
+    if keepdims:
+        return tuple(1 if a in red else n for a, n in enumerate(shape))
+    return tuple(n for a, n in enumerate(shape) if a not in red)
+
+
+def _gathered_parts(spec: str, parts: Any, n1: int) -> tuple[Any, tuple[int, ...]]:
+    """The per-block values of :func:`block_partials` or :func:`block_bounded` (``n1`` per
+    output and block), concatenated along the reduced axes, as (M, blocks, ``n1``, rest of the
+    reduced blocks), and the shape of the sums."""
+    _, _, red, kept, keepdims = parse_spec(spec, parts.ndim)
+    shape = parts.shape
+    m = math.prod([shape[i] for i in kept])
+    rest = math.prod([shape[i] for i in red[1:]])
+    rows = _np_rows(parts, kept, red, m, shape[red[0]] * rest)
+    return rows.reshape(m, shape[red[0]] // n1, n1, rest), _sum_shape(shape, red, keepdims)
 
 
 def _unrows(res: Any, shape: tuple[int, ...], kept: list[int], axis: int) -> Any:
@@ -359,34 +375,22 @@ def finish_bounded(spec: str, parts: Any) -> Any:
     """The spec's sums from every block's :func:`block_bounded` (concatenated along the reduced
     axes, which are whole here), rounded where certain (:func:`_host.round_bounded`), NaN
     elsewhere (a certain sum is finite): the verdict travels in the result."""
-    _, out, red, kept, keepdims = parse_spec(spec, parts.ndim)
-    shape = parts.shape
-    m = math.prod([shape[i] for i in kept])
-    rest = math.prod([shape[i] for i in red[1:]])
-    rows = _np_rows(parts, kept, red, m, shape[red[0]] * rest)
-    rows = rows.reshape(m, shape[red[0]] // BOUNDED, BOUNDED, rest).transpose(0, 1, 3, 2)
-    res, sure = _host.round_bounded(rows.reshape(m, -1, BOUNDED), out)
+    rows, like = _gathered_parts(spec, parts, BOUNDED)
+    res, sure = _host.round_bounded(
+        rows.transpose(0, 1, 3, 2).reshape(rows.shape[0], -1, BOUNDED),
+        parse_spec(spec, parts.ndim)[1],
+    )
     res[~sure] = float("nan")
-    if keepdims:
-        return res.reshape(tuple(1 if i in red else shape[i] for i in range(parts.ndim)))
-    return res.reshape(tuple(shape[i] for i in kept))
+    return res.reshape(like)
 
 
 def finish_partials(spec: str, parts: Any) -> Any:
     """The spec's sums from every block's :func:`block_partials` (concatenated along the reduced
     axes, which are whole here): the exact sum of all components, rounded once to the output
     format. The overflow flags are not read (the caller checks them)."""
-    _, out, red, kept, keepdims = parse_spec(spec, parts.ndim)
-    shape = parts.shape
-    m = math.prod([shape[i] for i in kept])
-    rest = math.prod([shape[i] for i in red[1:]])
-    n1 = _host.EXPANSION + 1
-    rows = _np_rows(parts, kept, red, m, shape[red[0]] * rest)
-    rows = rows.reshape(m, shape[red[0]] // n1, n1, rest)[:, :, : n1 - 1, :]
-    res = _host.sum_rows_wide(rows.reshape(m, -1), out)
-    if keepdims:
-        return res.reshape(tuple(1 if i in red else shape[i] for i in range(parts.ndim)))
-    return res.reshape(tuple(shape[i] for i in kept))
+    rows, like = _gathered_parts(spec, parts, _host.EXPANSION + 1)
+    comps = rows[:, :, :-1, :].reshape(rows.shape[0], -1)  # the flags left out
+    return _host.sum_rows_wide(comps, parse_spec(spec, parts.ndim)[1]).reshape(like)
 
 
 def block_carries(spec: str, totals: Any) -> Any:
@@ -483,10 +487,7 @@ def sum(
     nd = len(shape)
     red = tuple(range(nd)) if axes is None else tuple(axes)
     kept = [a for a in range(nd) if a not in red]
-    if keepdims:
-        out_shape = tuple(1 if a in red else shape[a] for a in range(nd))
-    else:
-        out_shape = tuple(shape[a] for a in kept)
+    out_shape = _sum_shape(shape, red, keepdims)
     m = math.prod([shape[a] for a in kept])
     k = math.prod([shape[a] for a in red])
     if is_integer(out) or out == "bool":

@@ -202,7 +202,7 @@ def bounded(a: Any, out: str) -> Any:
     x, fmt = _prep(a, out)
     xi, fb = _fb(x)
     res = np.empty((x.shape[0], 4))
-    plain = fmt.p <= 24 and x.itemsize == 4
+    plain = bool(hk.plain_first(fmt.p, x.itemsize))  # the kernels' own first try
     hk.bounded_rows_k(x, xi, res, plain, _slow(k), _threads(), fb)
     return res
 
