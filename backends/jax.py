@@ -12,12 +12,10 @@ True
 from __future__ import annotations
 
 import copy
-import threading
-from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import Any, ClassVar
 
-from unireduce._backend import Backend, Capabilities, ScanBody
+from unireduce._backend import Backend, Capabilities, ProgramCache, ScanBody
 from unireduce._dtypes import ALL_DTYPES as _NAMES
 
 __all__ = ["JaxBackend"]
@@ -181,13 +179,7 @@ class JaxBackend(Backend):
         """
         if self.is_traced(x):
             return fn(x)
-        full = (key, str(x.dtype))
-        with _COMPILED_LOCK:
-            f = _COMPILED.pop(full, None) or self.jax.jit(fn)
-            _COMPILED[full] = f  # most recently used last
-            while len(_COMPILED) > _COMPILED_MAX:
-                _COMPILED.popitem(last=False)
-        return f(x)
+        return _COMPILED.get((key, str(x.dtype)), lambda: self.jax.jit(fn))(x)
 
     def bitcast(self, x: Any, dtype: Any) -> Any:
         return self.jax.lax.bitcast_convert_type(x, dtype)
@@ -318,9 +310,7 @@ def _add_all(a: tuple[Any, ...], b: tuple[Any, ...]) -> tuple[Any, ...]:
 _ROUTE: list[Any] = []
 
 # JaxBackend.run_compiled's programs, least recently used first.
-_COMPILED: OrderedDict[Any, Any] = OrderedDict()
-_COMPILED_LOCK = threading.Lock()
-_COMPILED_MAX = 128
+_COMPILED = ProgramCache()
 
 
 def _exporting(ctx: Any) -> bool:

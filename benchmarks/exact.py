@@ -11,7 +11,8 @@ native and exact mode and their ratio. Paths:
   data takes there by default;
 * ``portable``: the framework's array ops, eager (numpy/torch) or under the JIT compiler
   (``jax.jit``, ``tf.function(jit_compile=True)``, and ``torch.compile(fullgraph=True)`` with
-  Inductor for the backend name ``torch.compile``); native is timed the same way. The backend
+  Inductor for the backend name ``torch.compile``; a plain ``tf.function``, TF's graph
+  executor, for ``tensorflow.graph``); native is timed the same way. The backend
   name ``jax_x64`` runs JAX with x64 on for every dtype (``jax`` turns it on for float64 only);
 * ``auto``: whatever route exact mode picks by default (for dask: the host kernels block by
   block, or per block and then across blocks, see below);
@@ -83,7 +84,7 @@ def main() -> None:
     sizes = [int(float(s)) for s in args.sizes.split(",")]
     print(f"threads={args.threads} numba={numba.__version__} numpy={np.__version__}")
     print(
-        f"{'backend':<14}{'path':<9}{'dtype':<8}{'size':>10} {'op':<10}"
+        f"{'backend':<17}{'path':<9}{'dtype':<8}{'size':>10} {'op':<10}"
         f"{'native ms':>11}{'exact ms':>11}{'ratio':>8}"
     )
     for bname in args.backends.split(","):
@@ -129,12 +130,12 @@ def main() -> None:
                             te = _best(lambda: ex(x), args.repeat, sync)  # noqa: B023
                         except Exception as e:  # report and go on (memory, unsupported)
                             print(
-                                f"{bname:<14}{path:<9}{dt:<8}{n:>10} {op:<10} failed: "
+                                f"{bname:<17}{path:<9}{dt:<8}{n:>10} {op:<10} failed: "
                                 f"{type(e).__name__}: {str(e)[:80]}"
                             )
                             continue
                         print(
-                            f"{bname:<14}{path:<9}{dt:<8}{n:>10} {op:<10}"
+                            f"{bname:<17}{path:<9}{dt:<8}{n:>10} {op:<10}"
                             f"{tn * 1e3:>11.2f}{te * 1e3:>11.2f}{te / tn:>8.2f}",
                             flush=True,
                         )
@@ -183,7 +184,7 @@ def _framework(name: str, threads: int) -> tuple[Any, Any, Any, dict[str, Any]]:
                 "cumsum": lambda a, ax: torch.cumsum(a, ax),
             },
         )
-    if name == "tensorflow":
+    if name in ("tensorflow", "tensorflow.graph"):
         import tensorflow as tf
 
         try:
@@ -194,7 +195,7 @@ def _framework(name: str, threads: int) -> tuple[Any, Any, Any, dict[str, Any]]:
         return (
             tf.constant,
             lambda r: r.numpy(),
-            lambda f: tf.function(f, jit_compile=True, autograph=False),
+            lambda f: tf.function(f, jit_compile=name == "tensorflow", autograph=False),
             {
                 "sum": lambda a, ax: tf.reduce_sum(a, axis=None if ax is None else list(ax)),
                 "cumsum": lambda a, ax: tf.math.cumsum(a, ax),

@@ -27,12 +27,14 @@ A third-party adapter subclasses :class:`Backend` and registers it under the ent
 from __future__ import annotations
 
 import abc
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import Any, ClassVar
 
 from ._capabilities import Capabilities
 
-__all__ = ["Backend", "Capabilities"]
+__all__ = ["Backend", "Capabilities", "ProgramCache"]
 
 Array = Any
 NativeDType = Any
@@ -50,6 +52,42 @@ def _leaves(tree: Any) -> list[Any]:
     if isinstance(tree, (tuple, list)):
         return [leaf for item in tree for leaf in _leaves(item)]
     return [tree]
+
+
+class ProgramCache:
+    """Compiled programs by key, the ``size`` most recently used kept; thread-safe. The
+    adapters' :meth:`Backend.run_compiled` keep theirs here.
+
+    >>> cache = ProgramCache(size=1)
+    >>> cache.get("a", lambda: "program a"), cache.get("b", lambda: "program b")
+    ('program a', 'program b')
+    >>> list(cache.values())
+    ['program b']
+    """
+
+    def __init__(self, size: int = 128) -> None:
+        self.size = size
+        self._programs: OrderedDict[Hashable, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable, make: Callable[[], Any]) -> Any:
+        """The program cached under ``key``, else ``make()`` cached (evicting the least recently
+        used beyond ``size``)."""
+        with self._lock:
+            program = self._programs.pop(key, None)
+            if program is None:
+                program = make()
+            self._programs[key] = program  # most recently used last
+            while len(self._programs) > self.size:
+                self._programs.popitem(last=False)
+            return program
+
+    def values(self) -> list[Any]:
+        with self._lock:
+            return list(self._programs.values())
+
+    def __len__(self) -> int:
+        return len(self._programs)
 
 
 class Backend(abc.ABC):
@@ -259,9 +297,10 @@ class Backend(abc.ABC):
 
     def run_compiled(self, fn: Callable[[Array], Array], x: Array, key: Hashable) -> Array:
         """``fn(x)``: the portable path's computation. An adapter of a framework that runs each
-        op eagerly but compiles whole programs may run a concrete ``x`` through ``fn`` compiled
-        as one program, once per ``key`` (equal keys promise the same computation on inputs of
-        one shape and dtype). The default runs ``fn`` as it is.
+        op on its own (eagerly, or a graph executor) but compiles whole programs may run ``x``
+        through ``fn`` compiled as one program, once per ``key`` (equal keys promise the same
+        computation on inputs of one shape and dtype): eager JAX (``jax.jit``), TF inside a
+        plain ``tf.function`` (a nested XLA function). The default runs ``fn`` as it is.
 
         >>> import numpy as np
         >>> from unireduce._registry import backend_of
