@@ -96,6 +96,12 @@ def _host_impl(x: Any, spec: str, shape: list[int], dtype: Any) -> Any:
     return _from_numpy(torch, res).contiguous()  # a fresh array: never aliases x
 
 
+def _func_wrapped(torch: Any, x: Any) -> bool:
+    """Whether ``x`` is a tensor wrapped by a ``torch.func`` transform (``vmap``, ``grad``,
+    ``jacrev``), which has no storage of its own (no public predicate yet, torch 2.13)."""
+    return bool(torch._C._functorch.is_functorch_wrapped_tensor(x))
+
+
 def _numpy_view(torch: Any, t: Any) -> Any:
     """The NumPy array sharing the CPU tensor ``t``'s memory (bfloat16 as ml_dtypes')."""
     t = t.detach()
@@ -266,9 +272,7 @@ class TorchBackend(Backend):
         torch = self.torch
         if torch.compiler.is_compiling():
             return True
-        # torch.func transforms (vmap, grad) wrap tensors that have no storage to read (no
-        # public predicate yet).
-        if torch._C._functorch.is_functorch_wrapped_tensor(x):
+        if _func_wrapped(torch, x):  # vmap, grad: no storage to read
             return True
         try:  # fake tensors of torch.compile / make_fx (no public predicate yet)
             from torch._subclasses.fake_tensor import is_fake
@@ -284,7 +288,7 @@ class TorchBackend(Backend):
         torch = self.torch
         if torch.compiler.is_compiling():  # Dynamo cannot trace the functorch predicate
             return None
-        if torch._C._functorch.is_functorch_wrapped_tensor(x):
+        if _func_wrapped(torch, x):
             return "a torch.func transform"
         return None
 
