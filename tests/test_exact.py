@@ -361,7 +361,7 @@ def _xla_calls(f: Any, *args: Any) -> int:
 TF_GRAPH_OPS = ["sum", "sum_axis1", "cumsum"]
 
 
-def _tf_graph_op(op: str, dt: str) -> Any:
+def _tf_graph_op(op: str) -> Any:
     import tensorflow as tf
 
     import unireduce as ur
@@ -404,7 +404,7 @@ def test_tf_function_compiles_the_portable_path_with_xla(
         monkeypatch.setattr(tb, "_xla_everywhere", lambda tf: False)
     x = _all_cases(dt)
     t = fwk.make(x, dt)
-    f = _tf_graph_op(op, dt)
+    f = _tf_graph_op(op)
     assert _xla_calls(f, t) == int(xla)
     _assert_bits(fwk.to_numpy(f(t)), _tf_graph_want(op, x, dt), f"tf.function {op}, xla={xla}")
 

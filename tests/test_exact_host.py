@@ -592,6 +592,27 @@ def test_dask_split_sums_combine_block_sums(
         assert calls, f"{case} data passed the certified try"
 
 
+@pytest.mark.parametrize(("shape", "chunks", "red"), DASK_SPLIT[:2])
+def test_dask_split_sums_without_a_bounded_plan_take_the_expansions(
+    monkeypatch: pytest.MonkeyPatch, shape: Any, chunks: Any, red: Any
+) -> None:
+    # Where split_plan declines the first try's 4 values per output and block (it fits
+    # wherever the expansions' 43 do, so only forced here), the sum takes the expansions.
+    x, d = _dask_split_case(monkeypatch, "random", "float32", shape, chunks)
+    plan = _exact.split_plan
+
+    def no_bounded(spec: str, chunks: Any, out: str, n1: int = 0) -> Any:
+        return None if n1 == _exact.BOUNDED else plan(spec, chunks, out, n1)
+
+    monkeypatch.setattr(_exact, "split_plan", no_bounded)
+    bounded, partials = _exact.block_bounded, _exact.block_partials
+    calls: list[str] = []
+    monkeypatch.setattr(_exact, "block_bounded", lambda *a: calls.append("b") or bounded(*a))
+    monkeypatch.setattr(_exact, "block_partials", lambda *a: calls.append("p") or partials(*a))
+    _check_split_sums(x, d, red, "float32")
+    assert "p" in calls and "b" not in calls
+
+
 @pytest.mark.parametrize(
     ("parts", "sure"),
     [
