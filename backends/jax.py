@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 
 from unireduce._backend import Backend, Capabilities, ProgramCache, ScanBody
 from unireduce._dtypes import ALL_DTYPES as _NAMES
+from unireduce._errors import UnireduceValueError
 
 __all__ = ["JaxBackend"]
 
@@ -158,8 +159,9 @@ class JaxBackend(Backend):
     ) -> Any:
         """Traced (``jax.jit``, ``vmap``, ``grad``): the host kernels as an XLA FFI call where
         the program is lowered for the CPU, ``portable(x)`` where it is lowered for another
-        platform or for ``jax.export`` (:func:`_route`). Under ``jax.jit`` the portable path
-        took 4-11x ``jnp.sum`` for float32 data on CPU (docs/exact.md)."""
+        platform or for ``jax.export`` (:func:`_route`), in float32 work for TPUs and float64
+        work elsewhere (:func:`_work`). Under ``jax.jit`` the portable path took 4-11x
+        ``jnp.sum`` for float32 data on CPU (docs/exact.md)."""
         from unireduce._exact import _xla_ffi
 
         if not self.is_traced(x) or not _xla_ffi.usable():
@@ -168,18 +170,25 @@ class JaxBackend(Backend):
         if portable is None:
             return on_cpu(x)
         out = self.jax.ShapeDtypeStruct(shape, self.native_dtype(dtype))
-        return _route(self.jax).bind(x, cpu=on_cpu, portable=portable, out=out)
+        dt = str(x.dtype)
+        wide, narrow = (_work(self.jax, portable, spec, dt, w) for w in (True, False))
+        return _route(self.jax).bind(x, cpu=on_cpu, portable=wide, tpu=narrow, out=out)
 
     def run_compiled(self, fn: Callable[[Any], Any], x: Any, key: Hashable) -> Any:
         """A concrete ``x``: ``fn`` as one ``jax.jit`` program, cached per ``key`` and dtype.
         Op by op, eager JAX compiled each of the portable path's ~140 ops for every new shape
         (8-11 s for a (8, 4, 50) float16 sum) and then dispatched them one at a time: a float32
         sum of 10**6 took 33.2 ms a call, 2.8 ms as one program (``benchmarks/exact.py --paths
-        eager``, docs/exact.md).
+        eager``, docs/exact.md). Its work format follows ``x``'s device (:func:`_work`); traced
+        (no Numba, or ``path="portable"``; lowered later for a platform not known yet), the
+        default backend's.
         """
+        spec, dt = str(key[0] if isinstance(key, tuple) else key), str(x.dtype)
         if self.is_traced(x):
-            return fn(x)
-        return _COMPILED.get((key, str(x.dtype)), lambda: self.jax.jit(fn))(x)
+            return _work(self.jax, fn, spec, dt, self.jax.default_backend() != "tpu")(x)
+        wide = all(d.platform != "tpu" for d in x.devices())
+        make = lambda: self.jax.jit(_work(self.jax, fn, spec, dt, wide))  # noqa: E731
+        return _COMPILED.get((key, dt, wide), make)(x)
 
     def bitcast(self, x: Any, dtype: Any) -> Any:
         return self.jax.lax.bitcast_convert_type(x, dtype)
@@ -313,6 +322,39 @@ _ROUTE: list[Any] = []
 _COMPILED = ProgramCache()
 
 
+def _work(jax: Any, fn: Callable[[Any], Any], spec: str, dtype: str, wide: bool) -> Any:
+    """``fn`` (the portable path) traced with JAX's 64-bit types on (``wide``) or off, whatever
+    the user's ``jax_enable_x64``: the work format follows the device, not the flag.
+
+    Wide everywhere but on TPUs: with x64 off (JAX's default) the path worked in float32 (blocks
+    of 32 values, int32 lanes), 2-3x slower than in float64 (float32 sums of 10**7 under
+    ``jax.jit``: 21.8 ms with x64 off, 8-10 ms with x64 on; docs/exact.md). TPUs have no float64:
+    XLA rewrites 64-bit types into 32-bit pairs there and cannot rewrite the path's bitcasts
+    (jax-ml/jax#21108, patrick-kidger/diffrax#366), so they work in float32 even with x64 on, and
+    refuse 64-bit data. Inputs and results keep their dtypes (the data's, at most 32-bit where
+    x64 is off).
+    """
+    if wide:
+
+        def run(v: Any) -> Any:
+            with jax.enable_x64(True):
+                return fn(v)
+
+        return run
+
+    def run32(v: Any) -> Any:
+        if dtype in ("float64", "complex128"):
+            raise UnireduceValueError(
+                f"{spec.split(':')[0]}: precision='exact' on a TPU takes float32, float16, "
+                f"bfloat16 and complex64 data, got {dtype}: TPUs have no float64 (XLA emulates "
+                "it there, without the bit operations exact mode needs, jax-ml/jax#21108)"
+            )
+        with jax.enable_x64(False):
+            return fn(v)
+
+    return run32
+
+
 def _exporting(ctx: Any) -> bool:
     """Whether the lowering context ``ctx`` lowers for ``jax.export``; ``True`` where it cannot
     tell (``LoweringParameters.for_export`` is internal to JAX, whose ``jax.extend`` promises no
@@ -330,14 +372,15 @@ def _exporting(ctx: Any) -> bool:
 
 
 def _route(jax: Any) -> Any:
-    """The primitive ``unireduce_exact(x; cpu, portable, out)``: lowered as ``cpu(x)`` (the FFI
-    call) for the CPU, as ``portable(x)`` for other platforms and for ``jax.export``.
+    """The primitive ``unireduce_exact(x; cpu, portable, tpu, out)``: lowered as ``cpu(x)`` (the
+    FFI call) for the CPU, ``tpu(x)`` (the portable path in float32 work, :func:`_work`) for
+    TPUs, and ``portable(x)`` for other platforms and for ``jax.export`` to the CPU.
 
     ``jax.export`` serializes only custom calls with compatibility guarantees and refused the
     FFI targets ("Cannot serialize code with custom calls whose targets have no compatibility
     guarantees", jax 0.10.2); ``lax.platform_dependent`` chooses by platform alone, so an
     export for the CPU failed. A lowering rule reads whether the module is lowered for export
-    (``LoweringParameters.for_export``). Under ``vmap`` both functions are vmapped (the FFI
+    (``LoweringParameters.for_export``). Under ``vmap`` every function is vmapped (the FFI
     call takes a leading batch as leading dimensions).
     """
     if not _ROUTE:
@@ -345,23 +388,26 @@ def _route(jax: Any) -> Any:
         from jax.interpreters import batching, mlir
 
         prim = Primitive("unireduce_exact")
-        prim.def_impl(lambda x, *, cpu, portable, out: portable(x))
+        prim.def_impl(lambda x, *, cpu, portable, tpu, out: portable(x))
         prim.def_abstract_eval(
-            lambda x, *, cpu, portable, out: jax.core.ShapedArray(out.shape, out.dtype)
+            lambda x, *, cpu, portable, tpu, out: jax.core.ShapedArray(out.shape, out.dtype)
         )
-        port = lambda ctx, x, *, cpu, portable, out: mlir.lower_fun(portable, False)(ctx, x)  # noqa: E731
 
-        def on_cpu(ctx: Any, x: Any, *, cpu: Any, portable: Any, out: Any) -> Any:
-            return mlir.lower_fun(portable if _exporting(ctx) else cpu, False)(ctx, x)
+        def lowering(pick: Callable[[Any, dict[str, Any]], Any]) -> Any:
+            def rule(ctx: Any, x: Any, **fns: Any) -> Any:
+                return mlir.lower_fun(pick(ctx, fns), False)(ctx, x)
 
-        def batch(args: Any, dims: Any, *, cpu: Any, portable: Any, out: Any) -> Any:
+            return rule
+
+        def batch(args: Any, dims: Any, *, out: Any, **fns: Any) -> Any:
             x = jax.numpy.moveaxis(args[0], dims[0], 0)
             bout = jax.ShapeDtypeStruct((int(x.shape[0]), *out.shape), out.dtype)
-            vm = jax.vmap
-            return prim.bind(x, cpu=vm(cpu), portable=vm(portable), out=bout), 0
+            return prim.bind(x, out=bout, **{k: jax.vmap(f) for k, f in fns.items()}), 0
 
-        mlir.register_lowering(prim, port)
-        mlir.register_lowering(prim, on_cpu, platform="cpu")
+        on_cpu = lambda ctx, f: f["portable"] if _exporting(ctx) else f["cpu"]  # noqa: E731
+        mlir.register_lowering(prim, lowering(lambda ctx, f: f["portable"]))
+        mlir.register_lowering(prim, lowering(on_cpu), platform="cpu")
+        mlir.register_lowering(prim, lowering(lambda ctx, f: f["tpu"]), platform="tpu")
         batching.primitive_batchers[prim] = batch
         _ROUTE.append(prim)
     return _ROUTE[0]

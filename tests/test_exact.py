@@ -10,6 +10,7 @@ the framework's own integer ops), so a failure names both.
 from __future__ import annotations
 
 import os
+import re
 import zlib
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -350,6 +351,110 @@ def test_eager_jax_runs_the_portable_path_as_one_cached_program(
     t2 = fwk.make(x[:3], "float32")
     _exact.sum(be, t2, (2,), False, "float32", path="portable")
     assert len(jb._COMPILED) == 2 and program not in jb._COMPILED.values()
+
+
+_WIDE_TYPE = re.compile(r"tensor<(?:[0-9?]+x)*(?:f64|i64|ui64|complex<f64>)>")
+_DENSE_ATTR = re.compile(r"dense<[^>]*>\s*:\s*tensor<[^>]*>")
+
+
+def _wide_value(module: str) -> str | None:
+    """A 64-bit tensor type of a value in the StableHLO text ``module``, else ``None`` (the i64
+    of attributes such as a reduce window's padding do not count; a 64-bit constant is used by
+    an op whose types show it)."""
+    m = _WIDE_TYPE.search(_DENSE_ATTR.sub("", module))
+    return None if m is None else m.group(0)
+
+
+NARROW_FLOATS = ("float16", "bfloat16", "float32", "complex64")
+
+
+def _jit_sum_cumsum(be: Any, dt: str, path: str) -> list[tuple[str, Any]]:
+    import jax
+
+    return [
+        ("sum", jax.jit(lambda a: _exact.sum(be, a, (2,), False, dt, path=path))),  # type: ignore[arg-type]
+        ("cumsum", jax.jit(lambda a: _exact.cumsum(be, a, 1, dt, path=path))),  # type: ignore[arg-type]
+    ]
+
+
+@pytest.mark.parametrize("fwk", ["jax"], indirect=True)
+@pytest.mark.parametrize("dt", NARROW_FLOATS)
+def test_jax_portable_path_works_in_float64_with_x64_off(fwk: Framework, dt: str) -> None:
+    # The work format follows the device, not jax_enable_x64: off TPUs the portable path runs
+    # with 64-bit types on inside (float64 work, int64 lanes; 2-3x faster than float32 work on
+    # this CPU), while the caller's arrays and results stay 32-bit.
+    x = _all_cases(dt)
+    t = fwk.make(x, dt)
+    for op, f in _jit_sum_cumsum(backend_of(t), dt, "portable"):
+        assert _wide_value(f.lower(t).as_text()), f"{op}: no float64 work"
+        want = (
+            exact_cumsum_along(x, 1, dt) if op == "cumsum" else exact_sum_along(x, (2,), False, dt)
+        )
+        _assert_bits(fwk.to_numpy(f(t)), want, f"jit {op} {dt}, x64 off")
+    got = _exact.sum(backend_of(t), t, (2,), False, dt, path="portable")  # eagerly: one program
+    _assert_bits(fwk.to_numpy(got), exact_sum_along(x, (2,), False, dt), f"eager sum {dt}")
+
+
+@pytest.mark.parametrize("fwk", ["jax", "jax_x64"], indirect=True)
+@pytest.mark.parametrize("dt", NARROW_FLOATS)
+def test_jax_portable_path_for_tpus_works_in_float32(
+    fwk: Framework, dt: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # TPUs have no float64 (XLA emulates it without bitcasts, jax-ml/jax#21108): the program
+    # traced for a TPU holds no 64-bit type even with x64 on, and gives the reference's bits
+    # (run here on the CPU: traced outside the host route, JaxBackend.run_compiled takes the
+    # default backend's platform, faked as a TPU).
+    import jax
+
+    monkeypatch.setattr(jax, "default_backend", lambda: "tpu")
+    x = _all_cases(dt)
+    t = fwk.make(x, dt)
+    for op, f in _jit_sum_cumsum(backend_of(t), dt, "portable"):
+        wide = _wide_value(f.lower(t).as_text())
+        assert wide is None, f"{op}: {wide}"
+        want = (
+            exact_cumsum_along(x, 1, dt) if op == "cumsum" else exact_sum_along(x, (2,), False, dt)
+        )
+        _assert_bits(fwk.to_numpy(f(t)), want, f"jit {op} {dt} for a TPU")
+
+
+@pytest.mark.parametrize("fwk", ["jax", "jax_x64"], indirect=True)
+def test_jax_jit_lowers_float32_work_for_tpus_and_float64_work_for_gpus(fwk: Framework) -> None:
+    # Under jax.jit the platform is known when the program is lowered: the host route's
+    # primitive lowers the FFI call for the CPU, the float32-work path for TPUs, the float64-work
+    # path for the rest (jax.export lowers for either on this CPU-only machine).
+    import jax
+
+    pytest.importorskip("numba", reason="the host route needs Numba")
+    x = _data("cancel", "float32", (3, 4, 40))
+    t = fwk.make(x, "float32")
+    for op, f in _jit_sum_cumsum(backend_of(t), "float32", "auto"):
+        tpu = jax.export.export(f, platforms=["tpu"])(t).mlir_module()
+        cuda = jax.export.export(f, platforms=["cuda"])(t).mlir_module()
+        assert "custom_call" not in tpu and _wide_value(tpu) is None, (op, _wide_value(tpu))
+        assert "custom_call" not in cuda and _wide_value(cuda), op
+
+
+@pytest.mark.parametrize("fwk", ["jax_x64"], indirect=True)
+@pytest.mark.parametrize(("op", "dt"), [("sum", "float64"), ("cumsum", "complex128")])
+def test_jax_exact_refuses_64_bit_data_on_tpus(
+    fwk: Framework, op: str, dt: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # XLA rewrites 64-bit types into 32-bit pairs on a TPU and cannot rewrite bitcasts
+    # (jax-ml/jax#21108): a clear refusal naming the function and dtype, not XLA's UNIMPLEMENTED.
+    import jax
+
+    from unireduce import UnireduceValueError
+
+    x = _data("random", dt, (1, 3, 40))
+    t = fwk.make(x, dt)
+    want = exact_cumsum_along(x, 1, dt) if op == "cumsum" else exact_sum_along(x, (2,), False, dt)
+    f = dict(_jit_sum_cumsum(backend_of(t), dt, "portable"))[op]
+    _assert_bits(fwk.to_numpy(f(t)), want, f"{op} {dt} off TPUs")
+    monkeypatch.setattr(jax, "default_backend", lambda: "tpu")
+    f = dict(_jit_sum_cumsum(backend_of(t), dt, "portable"))[op]
+    with pytest.raises(UnireduceValueError, match=rf"^{op}: precision='exact' on a TPU .*got {dt}"):
+        f.lower(t)
 
 
 def _xla_calls(f: Any, *args: Any) -> int:

@@ -462,14 +462,14 @@ def test_integer_route_temporaries_stay_small(fwk: Framework) -> None:
     assert temp < 10**8, f"{temp / 1e6:.0f} MB of temporaries"
 
 
-@pytest.mark.parametrize("fwk", ["jax"], indirect=True)
+@pytest.mark.parametrize("fwk", ["jax", "jax_x64"], indirect=True)
 @pytest.mark.parametrize(("op", "limit"), [("sum", 2**27), ("cumsum", 2**26)])
 def test_int32_lanes_refuse_rows_past_their_limit(fwk: Framework, op: str, limit: int) -> None:
-    # JAX with x64 off has int32 lanes only: blocks of 2**14 digits, and at most 2**13 block sums
-    # (sum) or 2**14 blocks of 2**12 (cumsum) before a lane could overflow. Past that the call
-    # must refuse clearly, naming the caller's length (not a padded one), not wrap. Lowered on
-    # abstract shapes (no memory) for a GPU, which runs the portable path (on the CPU jax.jit
-    # runs the host kernels, which have no such limit), at the limit and one past it.
+    # A TPU has int32 lanes only (its float32 work, with x64 on or off): blocks of 2**14 digits,
+    # and at most 2**13 block sums (sum) or 2**14 blocks of 2**12 (cumsum) before a lane could
+    # overflow. Past that the call must refuse clearly, naming the caller's length (not a padded
+    # one), not wrap. Lowered on abstract shapes (no memory) for a TPU, at the limit and one past
+    # it; a GPU works in int64 lanes even with x64 off and takes the longer row.
     import jax
 
     import unireduce as ur
@@ -477,12 +477,13 @@ def test_int32_lanes_refuse_rows_past_their_limit(fwk: Framework, op: str, limit
 
     fn = getattr(ur, op)
     f = jax.jit(lambda a: fn(a, precision="exact"))
-    jax.export.export(f, platforms=["cuda"])(jax.ShapeDtypeStruct((limit,), "float32"))
+    jax.export.export(f, platforms=["tpu"])(jax.ShapeDtypeStruct((limit,), "float32"))
     past = jax.ShapeDtypeStruct((limit + 1,), "float32")
     with pytest.raises(
         UnireduceValueError, match=rf"^{op}: exact mode in int32 lanes .*, got {limit + 1}\b"
     ):
-        jax.export.export(f, platforms=["cuda"])(past)
+        jax.export.export(f, platforms=["tpu"])(past)
+    jax.export.export(f, platforms=["cuda"])(past)
 
 
 # ------------------------------------------------------------------------------ row patching
