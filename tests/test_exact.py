@@ -401,21 +401,29 @@ def test_jax_portable_path_for_tpus_works_in_float32(
     fwk: Framework, dt: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # TPUs have no float64 (XLA emulates it without bitcasts, jax-ml/jax#21108): the program
-    # traced for a TPU holds no 64-bit type even with x64 on, and gives the reference's bits
-    # (run here on the CPU: traced outside the host route, JaxBackend.run_compiled takes the
-    # default backend's platform, faked as a TPU).
+    # traced for a TPU holds no 64-bit type even with x64 on, and gives the reference's bits on
+    # every adversarial case and axis form (run here on the CPU: traced outside the host route,
+    # JaxBackend.run_compiled takes the default backend's platform, faked as a TPU). Since the
+    # portable path works in float64 off TPUs, x64 off too, this is what keeps float32 work
+    # (blocks of 32, int32 lanes) checked end to end.
     import jax
 
     monkeypatch.setattr(jax, "default_backend", lambda: "tpu")
     x = _all_cases(dt)
     t = fwk.make(x, dt)
-    for op, f in _jit_sum_cumsum(backend_of(t), dt, "portable"):
+    be = backend_of(t)
+    calls: list[tuple[str, Any, np.ndarray]] = []
+    for axes, keep in SUM_AXES:
+        f = jax.jit(lambda a, ax=axes, k=keep: _exact.sum(be, a, ax, k, dt, path="portable"))
+        want = exact_sum_along(x, axes if axes is not None else (0, 1, 2), keep, dt)
+        calls.append((f"sum axes={axes} keepdims={keep}", f, want))
+    for axis in (0, 1, 2):
+        f = jax.jit(lambda a, ax=axis: _exact.cumsum(be, a, ax, dt, path="portable"))
+        calls.append((f"cumsum axis={axis}", f, exact_cumsum_along(x, axis, dt)))
+    for what, f, want in calls:
         wide = _wide_value(f.lower(t).as_text())
-        assert wide is None, f"{op}: {wide}"
-        want = (
-            exact_cumsum_along(x, 1, dt) if op == "cumsum" else exact_sum_along(x, (2,), False, dt)
-        )
-        _assert_bits(fwk.to_numpy(f(t)), want, f"jit {op} {dt} for a TPU")
+        assert wide is None, f"{what}: {wide}"
+        _assert_bits(fwk.to_numpy(f(t)), want, f"jit {what} {dt} for a TPU")
 
 
 @pytest.mark.parametrize("fwk", ["jax", "jax_x64"], indirect=True)
