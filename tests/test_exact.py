@@ -9,6 +9,7 @@ the framework's own integer ops), so a failure names both.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import zlib
@@ -368,12 +369,12 @@ def _wide_value(module: str) -> str | None:
 NARROW_FLOATS = ("float16", "bfloat16", "float32", "complex64")
 
 
-def _jit_sum_cumsum(be: Any, dt: str, path: str) -> list[tuple[str, Any]]:
+def _jit_sum_cumsum(be: Any, dt: str, path: Any) -> list[tuple[str, Any]]:
     import jax
 
     return [
-        ("sum", jax.jit(lambda a: _exact.sum(be, a, (2,), False, dt, path=path))),  # type: ignore[arg-type]
-        ("cumsum", jax.jit(lambda a: _exact.cumsum(be, a, 1, dt, path=path))),  # type: ignore[arg-type]
+        ("sum", jax.jit(lambda a: _exact.sum(be, a, (2,), False, dt, path=path))),
+        ("cumsum", jax.jit(lambda a: _exact.cumsum(be, a, 1, dt, path=path))),
     ]
 
 
@@ -449,7 +450,9 @@ def test_jax_exact_refuses_64_bit_data_on_tpus(
     fwk: Framework, op: str, dt: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # XLA rewrites 64-bit types into 32-bit pairs on a TPU and cannot rewrite bitcasts
-    # (jax-ml/jax#21108): a clear refusal naming the function and dtype, not XLA's UNIMPLEMENTED.
+    # (jax-ml/jax#21108): a clear refusal naming the function and dtype, not XLA's UNIMPLEMENTED,
+    # whether the platform is known when lowering (jax.export through the host route's
+    # primitive) or taken from the default backend while tracing (outside it).
     import jax
 
     from unireduce import UnireduceValueError
@@ -459,9 +462,15 @@ def test_jax_exact_refuses_64_bit_data_on_tpus(
     want = exact_cumsum_along(x, 1, dt) if op == "cumsum" else exact_sum_along(x, (2,), False, dt)
     f = dict(_jit_sum_cumsum(backend_of(t), dt, "portable"))[op]
     _assert_bits(fwk.to_numpy(f(t)), want, f"{op} {dt} off TPUs")
+    refusal = rf"^{op}: precision='exact' on a TPU .*got {dt}"
+    if importlib.util.find_spec("numba") is not None:  # the host route
+        f = dict(_jit_sum_cumsum(backend_of(t), dt, "auto"))[op]
+        jax.export.export(f, platforms=["cuda"])(t)
+        with pytest.raises(UnireduceValueError, match=refusal):
+            jax.export.export(f, platforms=["tpu"])(t)
     monkeypatch.setattr(jax, "default_backend", lambda: "tpu")
     f = dict(_jit_sum_cumsum(backend_of(t), dt, "portable"))[op]
-    with pytest.raises(UnireduceValueError, match=rf"^{op}: precision='exact' on a TPU .*got {dt}"):
+    with pytest.raises(UnireduceValueError, match=refusal):
         f.lower(t)
 
 
