@@ -19,8 +19,11 @@ Usage::
     python benchmarks/compile.py --backends jax,tensorflow --shape 8,200 --dtypes float32,float64
     python benchmarks/compile.py --backends tensorflow --shape 10,100000 --dtypes float64 --run
 
-JAX: float64 turns x64 mode on; float32 alone runs with x64 off unless ``--x64`` is given. One
-measurement each, nothing cached: run on an idle core (``taskset -c 1``).
+JAX: float64 turns x64 mode on; float32 alone runs with x64 off unless ``--x64`` is given. Off
+TPUs the whole path (``sum``/``cumsum``) works in float64 with x64 off too (``backends/jax.py``
+``_work``); ``int-sum``/``int-cumsum`` call the integer route directly, so with x64 off they
+measure the int32 lanes a TPU's program uses. One measurement each, nothing cached: run on an
+idle core (``taskset -c 1``).
 """
 
 from __future__ import annotations
