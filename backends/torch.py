@@ -187,6 +187,13 @@ class TorchBackend(Backend):
     def supported_dtypes(self) -> frozenset[str]:
         return self._supported
 
+    def work_dtypes(self, x: Any) -> frozenset[str]:
+        # MPS has no float64 ("Cannot convert a MPS Tensor to float64 dtype", pytorch#79019,
+        # closed as a known limitation in pytorch#122602): exact mode works in float32 there.
+        if x.device.type == "mps":
+            return self._supported - {"float64", "complex128"}
+        return self._supported
+
     def work_dtype(self, name: str) -> str:
         # No sum/cumsum/flip kernels for the wide unsigned types (pytorch#58734).
         return "int64" if name in ("uint16", "uint32", "uint64") else name

@@ -474,6 +474,60 @@ def test_jax_exact_refuses_64_bit_data_on_tpus(
         f.lower(t)
 
 
+def test_torch_mps_work_dtypes_leave_out_float64() -> None:
+    # MPS has no float64 (pytorch#79019, pytorch#122602): the portable path must work in float32
+    # on an MPS tensor (no MPS device here: an object with its device type stands in).
+    from types import SimpleNamespace as NS
+
+    torch = pytest.importorskip("torch")
+    be = backend_of(torch.zeros(1))
+    mps = be.work_dtypes(NS(device=NS(type="mps")))
+    assert "float64" not in mps and "complex128" not in mps and "int64" in mps
+    assert "float64" in be.work_dtypes(torch.zeros(1))
+
+
+@pytest.mark.parametrize("fwk", ["torch"], indirect=True)
+@pytest.mark.parametrize("dt", NARROW_FLOATS)
+def test_torch_portable_path_without_float64_works_in_float32(
+    fwk: Framework, dt: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # What an MPS tensor runs (work_dtypes without float64), here on CPU tensors: no op makes a
+    # float64 or complex128 tensor, and every adversarial case and axis form gives the
+    # reference's bits.
+    import torch
+    from torch.utils._python_dispatch import TorchDispatchMode
+    from torch.utils._pytree import tree_leaves
+
+    class Dtypes(TorchDispatchMode):
+        def __init__(self) -> None:
+            super().__init__()
+            self.seen: set[Any] = set()
+
+        def __torch_dispatch__(
+            self, func: Any, types: Any, args: Any = (), kwargs: Any = None
+        ) -> Any:
+            out = func(*args, **(kwargs or {}))
+            self.seen.update(v.dtype for v in tree_leaves(out) if isinstance(v, torch.Tensor))
+            return out
+
+    x = _all_cases(dt)
+    t = fwk.make(x, dt)
+    be = backend_of(t)
+    narrow = be.supported_dtypes() - {"float64", "complex128"}
+    monkeypatch.setattr(type(be), "work_dtypes", lambda self, a: narrow)
+    for axes, keep in SUM_AXES:
+        with Dtypes() as mode:
+            got = _exact.sum(be, t, axes, keep, dt, path="portable")
+        assert not mode.seen & {torch.float64, torch.complex128}, (axes, mode.seen)
+        want = exact_sum_along(x, axes if axes is not None else (0, 1, 2), keep, dt)
+        _assert_bits(fwk.to_numpy(got), want, f"sum axes={axes} keepdims={keep} {dt}")
+    for axis in (0, 1, 2):
+        with Dtypes() as mode:
+            got = _exact.cumsum(be, t, axis, dt, path="portable")
+        assert not mode.seen & {torch.float64, torch.complex128}, (axis, mode.seen)
+        _assert_bits(fwk.to_numpy(got), exact_cumsum_along(x, axis, dt), f"cumsum axis={axis} {dt}")
+
+
 def _xla_calls(f: Any, *args: Any) -> int:
     """Calls in the graph of the ``tf.function`` ``f`` that XLA must compile."""
     nodes = f.get_concrete_function(*args).graph.as_graph_def().node

@@ -871,7 +871,7 @@ def test_cumsum_sparse_tail_certifies_ordinary_rows(
     x = _ordinary_rows(100_000)
     be = backend_of(fwk.make(x, "float32"))
     fmt = _portable.FORMATS["float32"]
-    assert _portable._sparse_cum(be, fmt)
+    assert _portable._sparse_cum(be, fwk.make(x, "float32"), fmt)
     assert bool(fwk.to_numpy(_portable._few_tails(be, fwk.make(x, "float32"), fmt)))
     tries = _spy_tries(monkeypatch)
     _check_cum(fwk, "eager", x, "float32", "ordinary rows")
@@ -996,7 +996,7 @@ def test_cumsum_float32_work_certifies_three_word_prefixes(
         held = be.supported_dtypes() - {"float64"}
         monkeypatch.setattr(be, "supported_dtypes", lambda: held)
     fmt = _portable.FORMATS["float32"]
-    assert _portable._cum_work(be, fmt).comps == 3
+    assert _portable._cum_work(be, t, fmt).comps == 3
     run = _jit(fwk, lambda a: _portable._quick_cum_rows(be, a, fmt)) if fwk.id == "jax" else None
     yo, ok = (
         fwk.to_numpy(v) for v in (run or (lambda a: _portable._quick_cum_rows(be, a, fmt)))(t)

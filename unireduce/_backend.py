@@ -166,6 +166,18 @@ class Backend(abc.ABC):
     def supported_dtypes(self) -> frozenset[str]:
         """Canonical names of the dtypes this framework can hold now."""
 
+    def work_dtypes(self, x: Array) -> frozenset[str]:
+        """The dtypes exact mode's portable path may compute in on ``x``'s device: by default
+        :meth:`supported_dtypes`. Where the device has no float64 (torch's MPS) it is left out,
+        and the path works in float32 there.
+
+        >>> import numpy as np
+        >>> from unireduce._registry import backend_of
+        >>> "float64" in backend_of(np.zeros(1)).work_dtypes(np.zeros(1))
+        True
+        """
+        return self.supported_dtypes()
+
     def default_int(self) -> str:
         """The framework's default integer dtype."""
         return "int64" if "int64" in self.supported_dtypes() else "int32"

@@ -155,7 +155,7 @@ def _window_sums_fused(
 # ---------------------------------------------------------------------------------- floats
 def _float_rows_exact(be: Backend, x2: Array, fmt: Fmt, cumulative: bool) -> Array:
     """Exact row sums (M,) or row prefix sums (M, K) of the real float array ``x2`` (M, K)."""
-    lanes = lanes_for(be.supported_dtypes())
+    lanes = lanes_for(be.work_dtypes(x2))
     lane = be.native_dtype(lanes.name)
     i32 = be.native_dtype("int32")
     m, k_len = int(x2.shape[0]), int(x2.shape[1])
@@ -448,7 +448,7 @@ def _level(be: Backend, a: Array, wk: _Work) -> tuple[list[Array], Array, Array,
 
 def _fast_rows(be: Backend, x2: Array, fmt: Fmt) -> tuple[Array, Array]:
     """Row sums (M,) of ``x2`` (M, K) rounded to ``fmt`` and whether each is certified (M,)."""
-    wk = _WORK["float64" if "float64" in be.supported_dtypes() else "float32"]
+    wk = _WORK["float64" if "float64" in be.work_dtypes(x2) else "float32"]
     wf = wk.fmt
     wdt = be.native_dtype(wf.name)
     i32, i8 = be.native_dtype("int32"), be.native_dtype("int8")
@@ -724,7 +724,7 @@ def _quick_rows(be: Backend, x2: Array, fmt: Fmt) -> tuple[Array, Array]:
     input format (float16 data thus takes the next try). NaN, inf and overflow propagate to the
     result, which must be finite.
     """
-    if "float64" in be.supported_dtypes():
+    if "float64" in be.work_dtypes(x2):
         wf = FORMATS["float64"]
         vals, terms, row_valid = _row_terms(be, x2, fmt)
     else:
@@ -889,13 +889,13 @@ class _CumWork:
     comps: int  # floats holding a prefix: 2 (float64 work), 3 (float32 work: 72 bits)
 
 
-def _cum_work(be: Backend, fmt: Fmt) -> _CumWork:
-    """The work format and levels for cumulative sums of ``fmt`` data on ``be``."""
+def _cum_work(be: Backend, x2: Array, fmt: Fmt) -> _CumWork:
+    """The work format and levels for cumulative sums of ``fmt`` data ``x2`` on ``be``."""
     # Block totals are multiples of their block's finest grid, and grow by up to 2**lb a
     # recursion level: extracting them whole (their tails vanish, the carries stay exact) takes
     # more levels than the data, about as many more as 2**lb-fold growths fit a level's bits
     # (p - h - 2: 40 in float64 work, 16 in float32 work), on rows B / (d + 1) times shorter.
-    if "float64" in be.supported_dtypes():
+    if "float64" in be.work_dtypes(x2):
         return _CumWork(FORMATS["float64"], 1, 1024, 11, 10, 3, 2)
     d = 3 if fmt.p > 11 else 2
     return _CumWork(FORMATS["float32"], d, 32, 6, 5, d + 3, 3)
@@ -1043,7 +1043,7 @@ def _few_tails(be: Backend, x2: Array, fmt: Fmt) -> Array:
     >>> bool(_few_tails(be, x, f32)), bool(_few_tails(be, x**9, f32))
     (True, False)
     """
-    wk = _cum_work(be, fmt)
+    wk = _cum_work(be, x2, fmt)
     wf = wk.fmt
     m, k_len = int(x2.shape[0]), int(x2.shape[1])
     b = min(wk.block, k_len)
@@ -1064,7 +1064,7 @@ def _few_tails(be: Backend, x2: Array, fmt: Fmt) -> Array:
     return be.sum(tail, None, False, i32) * 16 <= n
 
 
-def _sparse_cum(be: Backend, fmt: Fmt) -> bool:
+def _sparse_cum(be: Backend, x2: Array, fmt: Fmt) -> bool:
     """Whether the certified cumsum of ``fmt`` data may first try :func:`_sparse_tail`: where
     the extraction levels hold at least 16 bits more than the data's significand below a
     block's maximum, so that only values 2**16 times smaller reach the tail (float32, float16
@@ -1073,11 +1073,12 @@ def _sparse_cum(be: Backend, fmt: Fmt) -> bool:
 
     >>> import numpy as np
     >>> from unireduce._registry import backend_of
-    >>> be = backend_of(np.zeros(1))
-    >>> _sparse_cum(be, FORMATS["float32"]), _sparse_cum(be, FORMATS["float64"])
+    >>> x = np.zeros((1, 1))
+    >>> be = backend_of(x)
+    >>> _sparse_cum(be, x, FORMATS["float32"]), _sparse_cum(be, x, FORMATS["float64"])
     (True, False)
     """
-    wk = _cum_work(be, fmt)
+    wk = _cum_work(be, x2, fmt)
     held = wk.fmt.p - wk.h - 1 + (wk.levels - 1) * (wk.fmt.p - wk.h - 2)
     return held - fmt.p >= 16
 
@@ -1094,7 +1095,7 @@ def _quick_cum_rows(be: Backend, x2: Array, fmt: Fmt, sparse: bool = False) -> t
     same-format data holding a nonzero value below ``2**(emin + p - 1)`` are refused.
     ``sparse``: the tail's prefix sums are bounded, not computed (:func:`_sparse_tail`).
     """
-    wk = _cum_work(be, fmt)
+    wk = _cum_work(be, x2, fmt)
     wf = wk.fmt
     k_len = int(x2.shape[1])
     i32, i8 = be.native_dtype("int32"), be.native_dtype("int8")
@@ -1290,7 +1291,7 @@ def _float_rows(
     careful_input = rows if rows is not None else (lambda: x2)
     if cumulative:
         careful: Careful = _careful_cum_rows
-        if sparse is None and _sparse_cum(be, fmt) and int(x2.shape[1]):
+        if sparse is None and _sparse_cum(be, x2, fmt) and int(x2.shape[1]):
             quick = _cum_tries(be, x2, fmt, careful_input)
             quick_ok = quick[:, 0] == quick[:, 0]
         else:
@@ -1322,7 +1323,7 @@ _UINT_BITS = {"uint8": 8, "uint16": 16, "uint32": 32, "uint64": 64, "bool": 1}
 
 def int_rows_fit(be: Backend, x2: Array, in_name: str, out: str, cumulative: bool) -> Array:
     """Boolean array: whether each exact row sum (or prefix sum) of ``x2`` (M, K) fits ``out``."""
-    lanes = lanes_for(be.supported_dtypes())
+    lanes = lanes_for(be.work_dtypes(x2))
     lane = be.native_dtype(lanes.name)
     k_len = int(x2.shape[1])
     in_bits = _INT_BITS.get(in_name) or _UINT_BITS[in_name]
