@@ -513,8 +513,7 @@ def test_torch_portable_path_without_float64_works_in_float32(
     x = _all_cases(dt)
     t = fwk.make(x, dt)
     be = backend_of(t)
-    narrow = be.supported_dtypes() - {"float64", "complex128"}
-    monkeypatch.setattr(type(be), "work_dtypes", lambda self, a: narrow)
+    _narrow_work(monkeypatch, be)
     for axes, keep in SUM_AXES:
         with Dtypes() as mode:
             got = _exact.sum(be, t, axes, keep, dt, path="portable")
@@ -526,6 +525,90 @@ def test_torch_portable_path_without_float64_works_in_float32(
             got = _exact.cumsum(be, t, axis, dt, path="portable")
         assert not mode.seen & {torch.float64, torch.complex128}, (axis, mode.seen)
         _assert_bits(fwk.to_numpy(got), exact_cumsum_along(x, axis, dt), f"cumsum axis={axis} {dt}")
+
+
+def test_tf_work_dtypes_leave_out_float64_on_tpus() -> None:
+    # TPUs have no float64 (jax-ml/jax#21108): a tensor placed on a TPU, or made inside a TPU
+    # computation (TF's TPUReplicateContext, entered here on the CPU as tpu.rewrite does; its
+    # tensors carry no device yet), gets float32 work; CPU tensors and plain graphs float64.
+    from types import SimpleNamespace as NS
+
+    tf = pytest.importorskip("tensorflow")
+    from tensorflow.python.tpu.tpu_replication import TPUReplicateContext
+
+    be = backend_of(tf.zeros(1))
+    tpu = NS(device="/job:localhost/replica:0/task:0/device:TPU:0")
+    assert "float64" not in be.work_dtypes(tpu) and "int64" in be.work_dtypes(tpu)
+    assert "float64" in be.work_dtypes(tf.zeros(1))
+    with tf.Graph().as_default():
+        assert "float64" in be.work_dtypes(tf.zeros([3]))
+        ctx = TPUReplicateContext(b"cluster", 1, pivot=tf.no_op())
+        ctx.Enter()
+        try:
+            t = tf.zeros([3])
+            assert t.device == "" and "float64" not in be.work_dtypes(t)
+        finally:
+            ctx.Exit()
+
+
+def _narrow_work(monkeypatch: pytest.MonkeyPatch, be: Any) -> None:
+    """Give ``be``'s arrays the work dtypes of a device without float64 (MPS, TPUs)."""
+    narrow = be.supported_dtypes() - {"float64", "complex128"}
+    monkeypatch.setattr(type(be), "work_dtypes", lambda self, a: narrow)
+
+
+@pytest.mark.parametrize("fwk", ["tensorflow"], indirect=True)
+@pytest.mark.parametrize("dt", NARROW_FLOATS)
+def test_tf_portable_path_without_float64_works_in_float32(
+    fwk: Framework, dt: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # What a TPU runs (work dtypes without float64, under XLA), here on CPU tensors: no float64
+    # or complex128 anywhere in the XLA function's graph (its branches included), and the
+    # reference's bits on every adversarial case, for every axis form eagerly and under XLA.
+    import tensorflow as tf
+
+    x = _all_cases(dt)
+    t = fwk.make(x, dt)
+    be = backend_of(t)
+    xla = lambda fn: tf.function(fn, jit_compile=True, autograph=False)  # noqa: E731
+    sanity = xla(lambda a: _exact.sum(be, a, (2,), False, dt, path="portable"))
+    assert "DT_DOUBLE" in str(sanity.get_concrete_function(t).graph.as_graph_def())
+    _narrow_work(monkeypatch, be)
+    calls: list[tuple[str, Any, np.ndarray]] = []
+    for axes, keep in SUM_AXES:
+        fn = lambda a, ax=axes, k=keep: _exact.sum(be, a, ax, k, dt, path="portable")  # noqa: E731
+        want = exact_sum_along(x, axes if axes is not None else (0, 1, 2), keep, dt)
+        calls.append((f"sum axes={axes} keepdims={keep}", fn, want))
+    for axis in (0, 1, 2):
+        fn = lambda a, ax=axis: _exact.cumsum(be, a, ax, dt, path="portable")  # noqa: E731
+        calls.append((f"cumsum axis={axis}", fn, exact_cumsum_along(x, axis, dt)))
+    for what, fn, want in calls:
+        _assert_bits(fwk.to_numpy(fn(t)), want, f"eager {what} {dt}, float32 work")
+        if what in ("sum axes=(2,) keepdims=False", "cumsum axis=1"):
+            f = xla(fn)
+            graph = str(f.get_concrete_function(t).graph.as_graph_def())
+            assert "DT_DOUBLE" not in graph and "DT_COMPLEX128" not in graph, what
+            _assert_bits(fwk.to_numpy(f(t)), want, f"XLA {what} {dt}, float32 work")
+
+
+@pytest.mark.parametrize("fwk", ["torch", "tensorflow"], indirect=True)
+@pytest.mark.parametrize(("op", "dt"), [("sum", "float64"), ("cumsum", "complex128")])
+def test_exact_refuses_64_bit_data_where_the_device_has_no_float64(
+    fwk: Framework, op: str, dt: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Float32 work cannot hold float64 data: a clear refusal naming the function and dtype
+    # (MPS and TPUs hold no such tensors; the check keeps a wrong answer out if one shows up).
+    from unireduce import UnireduceValueError
+
+    t = fwk.make(_data("random", dt, (3, 40)), dt)
+    be = backend_of(t)
+    _narrow_work(monkeypatch, be)
+    fn = getattr(_exact, op)
+    args = (1, dt) if op == "cumsum" else ((1,), False, dt)
+    with pytest.raises(
+        UnireduceValueError, match=rf"^{op}: precision='exact' on this device .*{dt}"
+    ):
+        fn(be, t, *args, path="portable")
 
 
 def _xla_calls(f: Any, *args: Any) -> int:

@@ -168,8 +168,8 @@ class Backend(abc.ABC):
 
     def work_dtypes(self, x: Array) -> frozenset[str]:
         """The dtypes exact mode's portable path may compute in on ``x``'s device: by default
-        :meth:`supported_dtypes`. Where the device has no float64 (torch's MPS) it is left out,
-        and the path works in float32 there.
+        :meth:`supported_dtypes`. Where the device has no float64 (torch's MPS, TF's TPUs) it
+        is left out, and the path works in float32 there.
 
         >>> import numpy as np
         >>> from unireduce._registry import backend_of

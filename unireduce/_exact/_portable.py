@@ -1386,6 +1386,11 @@ def sum_rows(
     >>> sum_rows(backend_of(x), x, "float32", False).tolist()
     [1.0]
     """
+    if "float64" not in be.work_dtypes(x2) and out in ("float64", "complex128"):
+        raise UnireduceValueError(
+            f"{'cumsum' if cumulative else 'sum'}: precision='exact' on this device takes "
+            f"float32, float16, bfloat16 and complex64 data, got {out}: the device has no float64"
+        )
     if out in ("complex64", "complex128"):
         comp = COMPLEX_COMPONENT[out]
         fresh = rows
