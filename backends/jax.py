@@ -17,7 +17,6 @@ from typing import Any, ClassVar
 
 from unireduce._backend import Backend, Capabilities, ProgramCache, ScanBody
 from unireduce._dtypes import ALL_DTYPES as _NAMES
-from unireduce._errors import UnireduceValueError
 
 __all__ = ["JaxBackend"]
 
@@ -35,6 +34,9 @@ class JaxBackend(Backend):
         devices=("cpu", "cuda", "tpu"),
         flushes_subnormals=("cpu", "tpu"),
         jit=("jax.jit",),
+        # XLA rewrites 64-bit types on TPUs and cannot rewrite bitcasts (jax-ml/jax#21108,
+        # patrick-kidger/diffrax#366): exact mode works in float32 there (_work).
+        no_float64=("tpu",),
         notes=("64-bit dtypes only with jax_enable_x64 on",),
     )
 
@@ -159,9 +161,10 @@ class JaxBackend(Backend):
     ) -> Any:
         """Traced (``jax.jit``, ``vmap``, ``grad``): the host kernels as an XLA FFI call where
         the program is lowered for the CPU, ``portable(x)`` where it is lowered for another
-        platform or for ``jax.export`` (:func:`_route`), in float32 work for TPUs and float64
-        work elsewhere (:func:`_work`). Under ``jax.jit`` the portable path took 4-11x
-        ``jnp.sum`` for float32 data on CPU (docs/exact.md)."""
+        platform or for ``jax.export`` (:func:`_route`), in float32 work on the platforms of
+        ``capabilities.no_float64`` (TPUs) and in float64 work elsewhere (:func:`_work`). Under
+        ``jax.jit`` the portable path took 4-11x ``jnp.sum`` for float32 data on CPU
+        (docs/exact.md)."""
         from unireduce._exact import _xla_ffi
 
         if not self.is_traced(x) or not _xla_ffi.usable():
@@ -170,9 +173,9 @@ class JaxBackend(Backend):
         if portable is None:
             return on_cpu(x)
         out = self.jax.ShapeDtypeStruct(shape, self.native_dtype(dtype))
-        dt = str(x.dtype)
-        wide, narrow = (_work(self.jax, portable, spec, dt, w) for w in (True, False))
-        return _route(self.jax).bind(x, cpu=on_cpu, portable=wide, tpu=narrow, out=out)
+        wide, narrow = (_work(self.jax, portable, w) for w in (True, False))
+        route = _route(self.jax, self.capabilities.no_float64)
+        return route.bind(x, cpu=on_cpu, portable=wide, narrow=narrow, out=out)
 
     def run_compiled(self, fn: Callable[[Any], Any], x: Any, key: Hashable) -> Any:
         """A concrete ``x``: ``fn`` as one ``jax.jit`` program, cached per ``key`` and dtype.
@@ -183,12 +186,12 @@ class JaxBackend(Backend):
         (no Numba, or ``path="portable"``; lowered later for a platform not known yet), the
         default backend's.
         """
-        spec, dt = str(key[0] if isinstance(key, tuple) else key), str(x.dtype)
+        caps = self.capabilities
         if self.is_traced(x):
-            return _work(self.jax, fn, spec, dt, self.jax.default_backend() != "tpu")(x)
-        wide = all(d.platform != "tpu" for d in x.devices())
-        make = lambda: self.jax.jit(_work(self.jax, fn, spec, dt, wide))  # noqa: E731
-        return _COMPILED.get((key, dt, wide), make)(x)
+            return _work(self.jax, fn, caps.has_float64_on(self.jax.default_backend()))(x)
+        wide = all(caps.has_float64_on(d.platform) for d in x.devices())
+        make = lambda: self.jax.jit(_work(self.jax, fn, wide))  # noqa: E731
+        return _COMPILED.get((key, str(x.dtype), wide), make)(x)
 
     def bitcast(self, x: Any, dtype: Any) -> Any:
         return self.jax.lax.bitcast_convert_type(x, dtype)
@@ -322,37 +325,22 @@ _ROUTE: list[Any] = []
 _COMPILED = ProgramCache()
 
 
-def _work(jax: Any, fn: Callable[[Any], Any], spec: str, dtype: str, wide: bool) -> Any:
+def _work(jax: Any, fn: Callable[[Any], Any], wide: bool) -> Any:
     """``fn`` (the portable path) traced with JAX's 64-bit types on (``wide``) or off, whatever
     the user's ``jax_enable_x64``: the work format follows the device, not the flag.
 
-    Wide everywhere but on TPUs: with x64 off (JAX's default) the path worked in float32 (blocks
-    of 32 values, int32 lanes), 2-3x slower than in float64 (float32 sums of 10**7 under
-    ``jax.jit``: 21.8 ms with x64 off, 8-10 ms with x64 on; docs/exact.md). TPUs have no float64:
-    XLA rewrites 64-bit types into 32-bit pairs there and cannot rewrite the path's bitcasts
-    (jax-ml/jax#21108, patrick-kidger/diffrax#366), so they work in float32 even with x64 on, and
-    refuse 64-bit data. Inputs and results keep their dtypes (the data's, at most 32-bit where
-    x64 is off).
+    Wide everywhere but on TPUs (``capabilities.no_float64``): with x64 off (JAX's default) the
+    path worked in float32 (blocks of 32 values, int32 lanes), 2-3x slower than in float64
+    (float32 sums of 10**7 under ``jax.jit``: 21.8 ms with x64 off, 8-10 ms with x64 on;
+    docs/exact.md). Narrow, the path's work dtypes hold no float64 even with x64 on, and it
+    refuses 64-bit data (``sum_rows``). Inputs and results keep their dtypes.
     """
-    if wide:
 
-        def run(v: Any) -> Any:
-            with jax.enable_x64(True):
-                return fn(v)
-
-        return run
-
-    def run32(v: Any) -> Any:
-        if dtype in ("float64", "complex128"):
-            raise UnireduceValueError(
-                f"{spec.split(':')[0]}: precision='exact' on a TPU takes float32, float16, "
-                f"bfloat16 and complex64 data, got {dtype}: TPUs have no float64 (XLA emulates "
-                "it there, without the bit operations exact mode needs, jax-ml/jax#21108)"
-            )
-        with jax.enable_x64(False):
+    def run(v: Any) -> Any:
+        with jax.enable_x64(wide):
             return fn(v)
 
-    return run32
+    return run
 
 
 def _exporting(ctx: Any) -> bool:
@@ -371,10 +359,11 @@ def _exporting(ctx: Any) -> bool:
     return bool(getattr(params, "for_export", True))
 
 
-def _route(jax: Any) -> Any:
-    """The primitive ``unireduce_exact(x; cpu, portable, tpu, out)``: lowered as ``cpu(x)`` (the
-    FFI call) for the CPU, ``tpu(x)`` (the portable path in float32 work, :func:`_work`) for
-    TPUs, and ``portable(x)`` for other platforms and for ``jax.export`` to the CPU.
+def _route(jax: Any, narrow_platforms: tuple[str, ...]) -> Any:
+    """The primitive ``unireduce_exact(x; cpu, portable, narrow, out)``: lowered as ``cpu(x)``
+    (the FFI call) for the CPU, ``narrow(x)`` (the portable path in float32 work, :func:`_work`)
+    for ``narrow_platforms`` (those without float64: TPUs), and ``portable(x)`` for other
+    platforms and for ``jax.export`` to the CPU.
 
     ``jax.export`` serializes only custom calls with compatibility guarantees and refused the
     FFI targets ("Cannot serialize code with custom calls whose targets have no compatibility
@@ -388,9 +377,9 @@ def _route(jax: Any) -> Any:
         from jax.interpreters import batching, mlir
 
         prim = Primitive("unireduce_exact")
-        prim.def_impl(lambda x, *, cpu, portable, tpu, out: portable(x))
+        prim.def_impl(lambda x, *, cpu, portable, narrow, out: portable(x))
         prim.def_abstract_eval(
-            lambda x, *, cpu, portable, tpu, out: jax.core.ShapedArray(out.shape, out.dtype)
+            lambda x, *, cpu, portable, narrow, out: jax.core.ShapedArray(out.shape, out.dtype)
         )
 
         def lowering(pick: Callable[[Any, dict[str, Any]], Any]) -> Any:
@@ -407,7 +396,8 @@ def _route(jax: Any) -> Any:
         on_cpu = lambda ctx, f: f["portable"] if _exporting(ctx) else f["cpu"]  # noqa: E731
         mlir.register_lowering(prim, lowering(lambda ctx, f: f["portable"]))
         mlir.register_lowering(prim, lowering(on_cpu), platform="cpu")
-        mlir.register_lowering(prim, lowering(lambda ctx, f: f["tpu"]), platform="tpu")
+        for platform in narrow_platforms:
+            mlir.register_lowering(prim, lowering(lambda ctx, f: f["narrow"]), platform=platform)
         batching.primitive_batchers[prim] = batch
         _ROUTE.append(prim)
     return _ROUTE[0]

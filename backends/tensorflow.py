@@ -23,22 +23,14 @@ from unireduce._errors import UnireduceTypeError
 __all__ = ["TensorFlowBackend"]
 
 
-
-def _on_tpu(tf: Any, x: Any) -> bool:
-    """Whether ``x`` is placed on a TPU (eager, or a graph tensor with a TPU device) or made
-    inside a TPU computation (``TPUStrategy.run``, ``tpu.rewrite``: TF's TPUReplicateContext,
-    where tensors carry no device yet).
+def _in_tpu_computation(tf: Any) -> bool:
+    """Whether ops are being built inside a TPU computation (``TPUStrategy.run``,
+    ``tpu.rewrite``: TF's TPUReplicateContext), whose tensors carry no device yet.
 
     >>> import tensorflow as tf
-    >>> _on_tpu(tf, tf.zeros(1))
+    >>> _in_tpu_computation(tf)
     False
     """
-    try:
-        kind = tf.DeviceSpec.from_string(x.device or "").device_type or ""
-    except (AttributeError, ValueError):
-        kind = ""
-    if kind.startswith("TPU"):
-        return True
     if tf.executing_eagerly():
         return False
     try:
@@ -46,6 +38,7 @@ def _on_tpu(tf: Any, x: Any) -> bool:
     except ImportError:  # pragma: no cover - a private module; without it, devices alone
         return False
     return enclosing_tpu_context() is not None
+
 
 class TensorFlowBackend(Backend):
     """Adapter for ``tf.Tensor`` (eager and symbolic) and ``tf.Variable``."""
@@ -58,6 +51,8 @@ class TensorFlowBackend(Backend):
         devices=("cpu", "cuda"),
         flushes_subnormals=("cpu",),
         jit=("tf.function",),
+        # XLA rewrites 64-bit types on TPUs and cannot rewrite bitcasts (jax-ml/jax#21108).
+        no_float64=("tpu",),
     )
 
     def __init__(self) -> None:
@@ -88,12 +83,8 @@ class TensorFlowBackend(Backend):
     def supported_dtypes(self) -> frozenset[str]:
         return self._supported
 
-    def work_dtypes(self, x: Any) -> frozenset[str]:
-        # TPUs have no float64: XLA rewrites 64-bit types there and cannot rewrite the bitcasts
-        # exact mode needs (jax-ml/jax#21108): the portable path works in float32 there.
-        if _on_tpu(self.tf, x):
-            return self._supported - {"float64", "complex128"}
-        return self._supported
+    def device_kind_of(self, x: Any) -> str:
+        return "tpu" if _in_tpu_computation(self.tf) else super().device_kind_of(x)
 
     def ndim(self, x: Any) -> int | None:
         rank = x.shape.rank

@@ -147,6 +147,9 @@ class TorchBackend(Backend):
         devices=("cpu", "cuda", "mps"),
         jit=("torch.compile",),
         jit_object_state=True,
+        # "Cannot convert a MPS Tensor to float64 dtype" (pytorch#79019; a known limitation,
+        # pytorch#122602).
+        no_float64=("mps",),
         notes=(
             "uint16/uint32/uint64 sums and cumsums run in int64 and are cast back "
             "(no kernels, pytorch#58734)",
@@ -185,13 +188,6 @@ class TorchBackend(Backend):
         return self._natives[name]
 
     def supported_dtypes(self) -> frozenset[str]:
-        return self._supported
-
-    def work_dtypes(self, x: Any) -> frozenset[str]:
-        # MPS has no float64 ("Cannot convert a MPS Tensor to float64 dtype", pytorch#79019,
-        # closed as a known limitation in pytorch#122602): exact mode works in float32 there.
-        if x.device.type == "mps":
-            return self._supported - {"float64", "complex128"}
         return self._supported
 
     def work_dtype(self, name: str) -> str:

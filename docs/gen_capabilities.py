@@ -54,9 +54,9 @@ def render() -> str:
         "compiler, and loosens its float tolerance by the flushed values where subnormals are "
         "flushed.",
         "",
-        "| backend | dtypes | devices | flushes subnormals on | compilers | `Sum` object form "
-        "compiled | lazy | notes |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| backend | dtypes | devices | flushes subnormals on | no float64 on | compilers | "
+        "`Sum` object form compiled | lazy | notes |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for name, cls in _own_backends():
         c = cls.capabilities
@@ -68,6 +68,7 @@ def render() -> str:
                     _dtypes_cell(c.dtypes),
                     ", ".join(c.devices),
                     ", ".join(c.flushes_subnormals) or "—",
+                    ", ".join(c.no_float64) or "—",
                     ", ".join(f"`{j}`" for j in c.jit) or "—",
                     ("yes" if c.jit_object_state else "no: use `Sum.update`") if c.jit else "—",
                     "yes" if c.lazy else "no",
@@ -80,6 +81,9 @@ def render() -> str:
         "",
         "Subnormal flushing was measured on CPU (TensorFlow 2.21, JAX 0.10): sums, cumulative "
         "sums and casts return zero for subnormal inputs and results, eagerly and compiled. "
+        "On the device kinds without float64 (TPUs: XLA emulates 64-bit types there without "
+        "bitcasts, jax-ml/jax#21108; MPS: pytorch#79019) exact mode's portable path works in "
+        "float32 and refuses float64 data. "
         "A third-party adapter declares its own `capabilities`; without one it claims every "
         "dtype, the CPU, no flushing and no compiler.",
         "",

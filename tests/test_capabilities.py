@@ -108,6 +108,14 @@ def test_the_default_claims_cpu_every_dtype_and_nothing_else() -> None:
     caps = Backend.capabilities
     assert caps.devices == ("cpu",) and caps.jit == () and caps.flushes_subnormals == ()
     assert len(caps.dtypes) == 15
+    assert caps.no_float64 == () and caps.has_float64_on("cpu")
+
+
+def test_no_float64_names_known_device_kinds() -> None:
+    assert not Capabilities(no_float64=("tpu",)).has_float64_on("/device:TPU:0")
+    assert Capabilities(no_float64=("tpu",)).has_float64_on("cuda:0")
+    with pytest.raises(ValueError, match="unknown names \\['gpu'\\]"):
+        Capabilities(no_float64=("gpu",))
 
 
 @pytest.mark.parametrize(

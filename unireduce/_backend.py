@@ -32,7 +32,8 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import Any, ClassVar
 
-from ._capabilities import Capabilities
+from ._capabilities import Capabilities, device_kind
+from ._dtypes import COMPLEX_COMPONENT
 
 __all__ = ["Backend", "Capabilities", "ProgramCache"]
 
@@ -166,17 +167,25 @@ class Backend(abc.ABC):
     def supported_dtypes(self) -> frozenset[str]:
         """Canonical names of the dtypes this framework can hold now."""
 
+    def device_kind_of(self, x: Array) -> str:
+        """The kind (:data:`unireduce._capabilities.DEVICE_KINDS`) of the device ``x`` is on or
+        will run on; by default read off :meth:`device`'s name."""
+        return device_kind(str(self.device(x)))
+
     def work_dtypes(self, x: Array) -> frozenset[str]:
-        """The dtypes exact mode's portable path may compute in on ``x``'s device: by default
-        :meth:`supported_dtypes`. Where the device has no float64 (torch's MPS, TF's TPUs) it
-        is left out, and the path works in float32 there.
+        """The dtypes exact mode's portable path may compute in on ``x``'s device: those of
+        :meth:`supported_dtypes`, without float64 and complex128 on the device kinds the
+        adapter declares in ``capabilities.no_float64``; the path then works in float32.
 
         >>> import numpy as np
         >>> from unireduce._registry import backend_of
         >>> "float64" in backend_of(np.zeros(1)).work_dtypes(np.zeros(1))
         True
         """
-        return self.supported_dtypes()
+        held = self.supported_dtypes()
+        if self.capabilities.has_float64_on(self.device_kind_of(x)):
+            return held
+        return frozenset(d for d in held if COMPLEX_COMPONENT.get(d, d) != "float64")
 
     def default_int(self) -> str:
         """The framework's default integer dtype."""

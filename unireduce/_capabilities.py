@@ -39,7 +39,9 @@ class Capabilities:
     so the object form of :class:`unireduce.Sum` may update inside compiled code; where not
     (``jax.jit``, ``tf.function``) a traced value stored on the object would escape its trace,
     and the object form refuses traced input into a metric that holds an eager state.
-    ``lazy``: results are computed on demand (dask). ``notes``: anything a user of the backend
+    ``lazy``: results are computed on demand (dask). ``no_float64``: device kinds without float64
+    (TPUs, Apple's MPS): exact mode's portable path works in float32 there and refuses float64
+    data (:meth:`unireduce.Backend.work_dtypes`). ``notes``: anything a user of the backend
     should know.
 
     >>> Capabilities(flushes_subnormals=("cpu",)).flushes_subnormals_on("cpu")
@@ -52,6 +54,7 @@ class Capabilities:
     jit: tuple[str, ...] = ()
     jit_object_state: bool = False
     lazy: bool = False
+    no_float64: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
@@ -59,6 +62,7 @@ class Capabilities:
             (set(self.dtypes) - set(ALL_DTYPES))
             | (set(self.devices) - set(DEVICE_KINDS))
             | (set(self.flushes_subnormals) - set(DEVICE_KINDS))
+            | (set(self.no_float64) - set(DEVICE_KINDS))
             | (set(self.jit) - set(JIT_KINDS))
         )
         if unknown:
@@ -71,6 +75,14 @@ class Capabilities:
     def flushes_subnormals_on(self, device: str) -> bool:
         """Whether arithmetic on ``device`` (a kind, or a name such as ``"cuda:0"``) flushes."""
         return device_kind(device) in self.flushes_subnormals
+
+    def has_float64_on(self, device: str) -> bool:
+        """Whether ``device`` (a kind, or a name such as ``"mps:0"``) computes in float64.
+
+        >>> Capabilities(no_float64=("tpu",)).has_float64_on("TPU_0")
+        False
+        """
+        return device_kind(device) not in self.no_float64
 
 
 def device_kind(device: str) -> str:

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from unireduce._backend import Backend, NativeDType
-from unireduce._dtypes import COMPLEX_COMPONENT
+from unireduce._dtypes import COMPLEX, COMPLEX_COMPONENT, REAL_FLOAT
 from unireduce._errors import IntegerOverflowError, UnireduceValueError
 
 from ._formats import FORMATS, Fmt, Lanes, lanes_for
@@ -1386,10 +1386,12 @@ def sum_rows(
     >>> sum_rows(backend_of(x), x, "float32", False).tolist()
     [1.0]
     """
-    if "float64" not in be.work_dtypes(x2) and out in ("float64", "complex128"):
+    work = be.work_dtypes(x2)
+    if out not in work:  # float64 data where the device has no float64 (TPUs, MPS)
+        takes = ", ".join(d for d in REAL_FLOAT + COMPLEX if d in work)
         raise UnireduceValueError(
-            f"{'cumsum' if cumulative else 'sum'}: precision='exact' on this device takes "
-            f"float32, float16, bfloat16 and complex64 data, got {out}: the device has no float64"
+            f"{'cumsum' if cumulative else 'sum'}: precision='exact' on a device without "
+            f"float64 (TPUs, MPS) takes {takes} data, got {out}"
         )
     if out in ("complex64", "complex128"):
         comp = COMPLEX_COMPONENT[out]
