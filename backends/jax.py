@@ -161,9 +161,8 @@ class JaxBackend(Backend):
     ) -> Any:
         """Traced (``jax.jit``, ``vmap``, ``grad``): the host kernels as an XLA FFI call where
         the program is lowered for the CPU, ``portable(x)`` where it is lowered for another
-        platform or for ``jax.export`` (:func:`_route`), in float32 work on the platforms of
-        ``capabilities.no_float64`` (TPUs) and in float64 work elsewhere (:func:`_work`). Under
-        ``jax.jit`` the portable path took 4-11x ``jnp.sum`` for float32 data on CPU
+        platform or for ``jax.export``, in the work format of that platform (:func:`_route`).
+        Under ``jax.jit`` the portable path took 4-11x ``jnp.sum`` for float32 data on CPU
         (docs/exact.md)."""
         from unireduce._exact import _xla_ffi
 
@@ -172,26 +171,39 @@ class JaxBackend(Backend):
         on_cpu = lambda v: _xla_ffi.run(self, v, spec, shape)  # noqa: E731
         if portable is None:
             return on_cpu(x)
-        out = self.jax.ShapeDtypeStruct(shape, self.native_dtype(dtype))
-        wide, narrow = (_work(self.jax, portable, w) for w in (True, False))
-        route = _route(self.jax, self.capabilities.no_float64)
-        return route.bind(x, cpu=on_cpu, portable=wide, narrow=narrow, out=out)
+        return self._by_platform(x, portable, shape, dtype, on_cpu)
 
-    def run_compiled(self, fn: Callable[[Any], Any], x: Any, key: Hashable) -> Any:
+    def run_compiled(
+        self, fn: Callable[[Any], Any], x: Any, key: Hashable, shape: tuple[int, ...], dtype: str
+    ) -> Any:
         """A concrete ``x``: ``fn`` as one ``jax.jit`` program, cached per ``key`` and dtype.
         Op by op, eager JAX compiled each of the portable path's ~140 ops for every new shape
         (8-11 s for a (8, 4, 50) float16 sum) and then dispatched them one at a time: a float32
         sum of 10**6 took 33.2 ms a call, 2.8 ms as one program (``benchmarks/exact.py --paths
-        eager``, docs/exact.md). Its work format follows ``x``'s device (:func:`_work`); traced
-        (no Numba, or ``path="portable"``; lowered later for a platform not known yet), the
-        default backend's.
+        eager``, docs/exact.md). Its work format follows ``x``'s device (:func:`_work`). Traced
+        (no Numba, or ``path="portable"``), ``fn`` is lowered with the program, in the work
+        format of the platform it is lowered for (:func:`_route`), not of the default backend:
+        a program traced on a TPU host may be lowered for its CPU, and one traced on a CPU
+        exported for a TPU.
         """
-        caps = self.capabilities
         if self.is_traced(x):
-            return _work(self.jax, fn, caps.has_float64_on(self.jax.default_backend()))(x)
-        wide = all(caps.has_float64_on(d.platform) for d in x.devices())
+            return self._by_platform(x, fn, shape, dtype, None)
+        wide = _has_float64(*(d.platform for d in x.devices()))
         make = lambda: self.jax.jit(_work(self.jax, fn, wide))  # noqa: E731
         return _COMPILED.get((key, str(x.dtype), wide), make)(x)
+
+    def _by_platform(
+        self,
+        x: Any,
+        portable: Callable[[Any], Any],
+        shape: tuple[int, ...],
+        dtype: str,
+        cpu: Callable[[Any], Any] | None,
+    ) -> Any:
+        """``portable(x)`` (or ``cpu(x)``), chosen when the traced program is lowered."""
+        out = self.jax.ShapeDtypeStruct(shape, self.native_dtype(dtype))
+        wide, narrow = (_work(self.jax, portable, w) for w in (True, False))
+        return _route(self.jax).bind(x, cpu=cpu, wide=wide, narrow=narrow, out=out)
 
     def bitcast(self, x: Any, dtype: Any) -> Any:
         return self.jax.lax.bitcast_convert_type(x, dtype)
@@ -359,45 +371,66 @@ def _exporting(ctx: Any) -> bool:
     return bool(getattr(params, "for_export", True))
 
 
-def _route(jax: Any, narrow_platforms: tuple[str, ...]) -> Any:
-    """The primitive ``unireduce_exact(x; cpu, portable, narrow, out)``: lowered as ``cpu(x)``
-    (the FFI call) for the CPU, ``narrow(x)`` (the portable path in float32 work, :func:`_work`)
-    for ``narrow_platforms`` (those without float64: TPUs), and ``portable(x)`` for other
-    platforms and for ``jax.export`` to the CPU.
+def _has_float64(*platforms: str) -> bool:
+    """Whether every one of the JAX ``platforms`` (``"cpu"``, ``"tpu"``, ...) computes in float64,
+    by ``JaxBackend.capabilities.no_float64``, read at each call."""
+    caps = JaxBackend.capabilities
+    return all(caps.has_float64_on(p) for p in platforms)
+
+
+def _route(jax: Any) -> Any:
+    """The primitive ``unireduce_exact(x; cpu, wide, narrow, out)``: lowered as ``cpu(x)`` (the
+    FFI call, where there is one) for the CPU, else as the portable path in the work format of
+    the platform it is lowered for (:func:`_work`): ``narrow(x)`` (float32 work) where that
+    platform has no float64 (``capabilities.no_float64``: TPUs), ``wide(x)`` elsewhere. Each
+    platform of a multi-platform ``jax.export`` gets its own (JAX selects by platform index at
+    run time).
 
     ``jax.export`` serializes only custom calls with compatibility guarantees and refused the
     FFI targets ("Cannot serialize code with custom calls whose targets have no compatibility
     guarantees", jax 0.10.2); ``lax.platform_dependent`` chooses by platform alone, so an
     export for the CPU failed. A lowering rule reads whether the module is lowered for export
     (``LoweringParameters.for_export``). Under ``vmap`` every function is vmapped (the FFI
-    call takes a leading batch as leading dimensions).
+    call takes a leading batch as leading dimensions). Run eagerly (``vmap`` outside ``jit``)
+    it takes the work format of ``x``'s devices.
     """
     if not _ROUTE:
         from jax.extend.core import Primitive
         from jax.interpreters import batching, mlir
 
         prim = Primitive("unireduce_exact")
-        prim.def_impl(lambda x, *, cpu, portable, narrow, out: portable(x))
+
+        def impl(x: Any, *, cpu: Any, wide: Any, narrow: Any, out: Any) -> Any:
+            return (wide if _has_float64(*(d.platform for d in x.devices())) else narrow)(x)
+
+        prim.def_impl(impl)
         prim.def_abstract_eval(
-            lambda x, *, cpu, portable, narrow, out: jax.core.ShapedArray(out.shape, out.dtype)
+            lambda x, *, cpu, wide, narrow, out: jax.core.ShapedArray(out.shape, out.dtype)
         )
 
-        def lowering(pick: Callable[[Any, dict[str, Any]], Any]) -> Any:
-            def rule(ctx: Any, x: Any, **fns: Any) -> Any:
-                return mlir.lower_fun(pick(ctx, fns), False)(ctx, x)
+        def lowering(platform: str | None) -> Any:
+            def rule(ctx: Any, x: Any, *, cpu: Any, wide: Any, narrow: Any, out: Any) -> Any:
+                # ctx.platforms: those of this branch of a multi-platform lowering.
+                platforms = (
+                    (platform,) if platform else (ctx.platforms or ctx.module_context.platforms)
+                )
+                if platform == "cpu" and cpu is not None and not _exporting(ctx):
+                    fn = cpu
+                else:
+                    fn = wide if _has_float64(*platforms) else narrow
+                return mlir.lower_fun(fn, False)(ctx, x)
 
             return rule
 
         def batch(args: Any, dims: Any, *, out: Any, **fns: Any) -> Any:
             x = jax.numpy.moveaxis(args[0], dims[0], 0)
             bout = jax.ShapeDtypeStruct((int(x.shape[0]), *out.shape), out.dtype)
-            return prim.bind(x, out=bout, **{k: jax.vmap(f) for k, f in fns.items()}), 0
+            fns = {k: None if f is None else jax.vmap(f) for k, f in fns.items()}
+            return prim.bind(x, out=bout, **fns), 0
 
-        on_cpu = lambda ctx, f: f["portable"] if _exporting(ctx) else f["cpu"]  # noqa: E731
-        mlir.register_lowering(prim, lowering(lambda ctx, f: f["portable"]))
-        mlir.register_lowering(prim, lowering(on_cpu), platform="cpu")
-        for platform in narrow_platforms:
-            mlir.register_lowering(prim, lowering(lambda ctx, f: f["narrow"]), platform=platform)
+        mlir.register_lowering(prim, lowering(None))
+        for platform in ("cpu", "cuda", "rocm", "tpu"):
+            mlir.register_lowering(prim, lowering(platform), platform=platform)
         batching.primitive_batchers[prim] = batch
         _ROUTE.append(prim)
     return _ROUTE[0]

@@ -259,7 +259,9 @@ class TensorFlowBackend(Backend):
 
         return f(x)
 
-    def run_compiled(self, fn: Callable[[Any], Any], x: Any, key: Hashable) -> Any:
+    def run_compiled(
+        self, fn: Callable[[Any], Any], x: Any, key: Hashable, shape: tuple[int, ...], dtype: str
+    ) -> Any:
         """Inside a ``tf.function`` run without XLA: ``fn`` as a nested
         ``tf.function(jit_compile=True)``, cached per ``key`` and dtype; else ``fn(x)``.
 

@@ -403,16 +403,16 @@ def test_jax_portable_path_for_tpus_works_in_float32(
 ) -> None:
     # TPUs have no float64 (XLA emulates it without bitcasts, jax-ml/jax#21108): the program
     # traced for a TPU holds no 64-bit type even with x64 on, and gives the reference's bits on
-    # every adversarial case and axis form (run here on the CPU: traced outside the host route,
-    # JaxBackend.run_compiled takes the default backend's platform, faked as a TPU). Since the
-    # portable path works in float64 off TPUs, x64 off too, this is what keeps float32 work
-    # (blocks of 32, int32 lanes) checked end to end.
+    # every adversarial case and axis form (run here on the CPU, declared without float64 as
+    # TPUs are: the lowering rule picks the work format by the platform's entry in the table).
+    # Since the portable path works in float64 off TPUs, x64 off too, this is what keeps
+    # float32 work (blocks of 32, int32 lanes) checked end to end.
     import jax
 
-    monkeypatch.setattr(jax, "default_backend", lambda: "tpu")
     x = _all_cases(dt)
     t = fwk.make(x, dt)
     be = backend_of(t)
+    _cpu_without_float64(monkeypatch, be)
     calls: list[tuple[str, Any, np.ndarray]] = []
     for axes, keep in SUM_AXES:
         f = jax.jit(lambda a, ax=axes, k=keep: _exact.sum(be, a, ax, k, dt, path="portable"))
@@ -451,8 +451,8 @@ def test_jax_exact_refuses_64_bit_data_on_tpus(
 ) -> None:
     # XLA rewrites 64-bit types into 32-bit pairs on a TPU and cannot rewrite bitcasts
     # (jax-ml/jax#21108): a clear refusal naming the function and dtype, not XLA's UNIMPLEMENTED,
-    # whether the platform is known when lowering (jax.export through the host route's
-    # primitive) or taken from the default backend while tracing (outside it).
+    # whether lowered through the host route (jax.export for a TPU) or the portable path alone
+    # (path="portable", here on the CPU declared without float64 as TPUs are).
     import jax
 
     from unireduce import UnireduceValueError
@@ -468,10 +468,51 @@ def test_jax_exact_refuses_64_bit_data_on_tpus(
         jax.export.export(f, platforms=["cuda"])(t)
         with pytest.raises(UnireduceValueError, match=refusal):
             jax.export.export(f, platforms=["tpu"])(t)
-    monkeypatch.setattr(jax, "default_backend", lambda: "tpu")
+    _cpu_without_float64(monkeypatch, backend_of(t))
     f = dict(_jit_sum_cumsum(backend_of(t), dt, "portable"))[op]
     with pytest.raises(UnireduceValueError, match=refusal):
         f.lower(t)
+
+
+@pytest.mark.parametrize("fwk", ["jax", "jax_x64"], indirect=True)
+def test_jax_portable_path_takes_the_work_format_of_the_platform_lowered_for(
+    fwk: Framework, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Traced without the host kernels (path="portable", as without Numba) the work format is
+    # chosen when the program is lowered, not from jax.default_backend() while tracing: a CPU
+    # program exported for a TPU holds no 64-bit value, for a GPU float64 work; one exported for
+    # the CPU and a TPU runs its CPU branch here with the reference's bits; and on a TPU host
+    # (default backend faked) a program lowered for its CPU still works in float64 (it used to
+    # work in float32 there and refuse float64 data).
+    import jax
+
+    x = _data("cancel", "float32", (3, 4, 40))
+    t = fwk.make(x, "float32")
+    want = {
+        "sum": exact_sum_along(x, (2,), False, "float32"),
+        "cumsum": exact_cumsum_along(x, 1, "float32"),
+    }
+    for op, f in _jit_sum_cumsum(backend_of(t), "float32", "portable"):
+        tpu = jax.export.export(f, platforms=["tpu"])(t).mlir_module()
+        cuda = jax.export.export(f, platforms=["cuda"])(t).mlir_module()
+        assert _wide_value(tpu) is None, (op, _wide_value(tpu))
+        assert _wide_value(cuda), op
+        both = jax.export.export(f, platforms=["cpu", "tpu"])(t)
+        _assert_bits(fwk.to_numpy(both.call(t)), want[op], f"{op} exported for cpu and tpu")
+    monkeypatch.setattr(jax, "default_backend", lambda: "tpu")
+    for op, f in _jit_sum_cumsum(backend_of(t), "float32", "portable"):
+        assert _wide_value(f.lower(t).as_text()), f"{op}: float32 work on the CPU"
+        _assert_bits(fwk.to_numpy(f(t)), want[op], f"{op} on the CPU of a TPU host")
+
+
+def _cpu_without_float64(monkeypatch: pytest.MonkeyPatch, be: Any) -> None:
+    """Declare JAX's CPU without float64, as TPUs are (``capabilities.no_float64``), so that
+    programs for the CPU run the TPU's float32 work here."""
+    import dataclasses
+
+    caps = type(be).capabilities
+    narrow = dataclasses.replace(caps, no_float64=(*caps.no_float64, "cpu"))
+    monkeypatch.setattr(type(be), "capabilities", narrow)
 
 
 def test_torch_mps_work_dtypes_leave_out_float64() -> None:

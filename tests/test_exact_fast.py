@@ -504,7 +504,7 @@ def _spy(monkeypatch: pytest.MonkeyPatch, name: str) -> list[int]:
     it runs op by op instead, so its branches are concrete too."""
     from unireduce.backends.jax import JaxBackend
 
-    monkeypatch.setattr(JaxBackend, "run_compiled", lambda self, fn, x, key: fn(x))
+    monkeypatch.setattr(JaxBackend, "run_compiled", lambda self, fn, x, *_: fn(x))
     seen: list[int] = []
     real = getattr(_portable, name)
 

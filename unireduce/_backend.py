@@ -316,16 +316,26 @@ class Backend(abc.ABC):
         """
         return None
 
-    def run_compiled(self, fn: Callable[[Array], Array], x: Array, key: Hashable) -> Array:
-        """``fn(x)``: the portable path's computation. An adapter of a framework that runs each
-        op on its own (eagerly, or a graph executor) but compiles whole programs may run ``x``
-        through ``fn`` compiled as one program, once per ``key`` (equal keys promise the same
-        computation on inputs of one shape and dtype): eager JAX (``jax.jit``), TF inside a
-        plain ``tf.function`` (a nested XLA function). The default runs ``fn`` as it is.
+    def run_compiled(
+        self,
+        fn: Callable[[Array], Array],
+        x: Array,
+        key: Hashable,
+        shape: tuple[int, ...],
+        dtype: str,
+    ) -> Array:
+        """``fn(x)``: the portable path's computation, whose result has ``shape`` and the dtype
+        named ``dtype``. An adapter of a framework that runs each op on its own (eagerly, or a
+        graph executor) but compiles whole programs may run ``x`` through ``fn`` compiled as one
+        program, once per ``key`` (equal keys promise the same computation on inputs of one
+        shape and dtype): eager JAX (``jax.jit``), TF inside a plain ``tf.function`` (a nested
+        XLA function); traced JAX defers ``fn`` to the lowering, where the platform is known.
+        The default runs ``fn`` as it is.
 
         >>> import numpy as np
         >>> from unireduce._registry import backend_of
-        >>> backend_of(np.zeros(1)).run_compiled(np.cumsum, np.ones(3), "cumsum").tolist()
+        >>> be = backend_of(np.zeros(1))
+        >>> be.run_compiled(np.cumsum, np.ones(3), "cumsum", (3,), "float64").tolist()
         [1.0, 2.0, 3.0]
         """
         return fn(x)

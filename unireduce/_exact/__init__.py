@@ -512,7 +512,7 @@ def sum(
             return be.reshape(sum_rows(be, x2, out, False, rows), out_shape)
 
         y = _on_host(be, v, spec, out_shape, out, path, portable)
-        return be.run_compiled(portable, v, (spec, shape)) if y is None else y
+        return be.run_compiled(portable, v, (spec, shape), out_shape, out) if y is None else y
 
     return be.with_grad_of(exact, lambda v: be.sum(v, axes, keepdims, be.native_dtype(out)), x)
 
@@ -549,7 +549,7 @@ def cumsum(be: Backend, x: Array, axis: int, out: str, path: Path = "auto") -> A
             return be.permute_dims(y, inv) if perm != tuple(range(nd)) else y
 
         y = _on_host(be, v, spec, shape, out, path, portable)
-        return be.run_compiled(portable, v, (spec, shape)) if y is None else y
+        return be.run_compiled(portable, v, (spec, shape), shape, out) if y is None else y
 
     return be.with_grad_of(exact, lambda v: be.cumsum(v, axis, be.native_dtype(out)), x)
 
