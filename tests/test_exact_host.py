@@ -553,18 +553,29 @@ def _no_bounded_sums(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(_exact, "finish_bounded", nothing_sure)
 
 
+def _split_sum_grid() -> list[Any]:
+    # float64 "overflow" and "cancel" data pass 2**1024 within the first blocks and take the
+    # portable path, which took 30-62 s per layout and route in CI: on the last layout only
+    # (two axes of three; one axis: test_dask_split_totals_past_float64s_range_take_the_...).
+    return [
+        pytest.param(shape, chunks, red, case, dt, id=f"{shape}/{chunks}/{red}-{case}-{dt}")
+        for i, (shape, chunks, red) in enumerate(DASK_SPLIT)
+        for case in SPLIT_CASES
+        for dt in ("float16", "bfloat16", "float32", "float64")
+        if i == len(DASK_SPLIT) - 1 or not (dt == "float64" and case in ("overflow", "cancel"))
+    ]
+
+
 @pytest.mark.parametrize("route", ["bounded first", "expansions"])
-@pytest.mark.parametrize("dt", ["float16", "bfloat16", "float32", "float64"])
-@pytest.mark.parametrize("case", SPLIT_CASES)
-@pytest.mark.parametrize(("shape", "chunks", "red"), DASK_SPLIT)
+@pytest.mark.parametrize(("shape", "chunks", "red", "case", "dt"), _split_sum_grid())
 def test_dask_split_sums_combine_block_sums(
     monkeypatch: pytest.MonkeyPatch,
     route: str,
-    dt: str,
-    case: str,
     shape: Any,
     chunks: Any,
     red: Any,
+    case: str,
+    dt: str,
 ) -> None:
     # First each block's certified double-double and bound (block_bounded: one pass, 3.3
     # against 9.3 ms for the expansions of 10**7 float64 values), added up and rounded where the
