@@ -553,21 +553,26 @@ def _no_bounded_sums(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(_exact, "finish_bounded", nothing_sure)
 
 
-def _split_sum_grid() -> list[Any]:
-    # float64 "overflow" and "cancel" data pass 2**1024 within the first blocks and take the
-    # portable path, which took 30-62 s per layout and route in CI: on the last layout only
-    # (two axes of three; one axis: test_dask_split_totals_past_float64s_range_take_the_...).
+def _split_grid(layouts: list[Any], portable: int) -> list[Any]:
+    """``(*layout, case, dt)`` for every layout, case and dtype, but float64 "overflow" and
+    "cancel" data only on ``layouts[portable]``: they pass 2**1024 within the first blocks and
+    take the portable path over dask, which took 10-80 s per layout (30-62 s per layout and
+    route for the split sums in CI)."""
     return [
-        pytest.param(shape, chunks, red, case, dt, id=f"{shape}/{chunks}/{red}-{case}-{dt}")
-        for i, (shape, chunks, red) in enumerate(DASK_SPLIT)
+        pytest.param(*layout, case, dt, id=f"{'/'.join(map(str, layout))}-{case}-{dt}")
+        for i, layout in enumerate(layouts)
         for case in SPLIT_CASES
         for dt in ("float16", "bfloat16", "float32", "float64")
-        if i == len(DASK_SPLIT) - 1 or not (dt == "float64" and case in ("overflow", "cancel"))
+        if i == portable or not (dt == "float64" and case in ("overflow", "cancel"))
     ]
 
 
 @pytest.mark.parametrize("route", ["bounded first", "expansions"])
-@pytest.mark.parametrize(("shape", "chunks", "red", "case", "dt"), _split_sum_grid())
+# The portable path on the last layout (two axes of three); over one axis:
+# test_dask_split_totals_past_float64s_range_take_the_portable_path.
+@pytest.mark.parametrize(
+    ("shape", "chunks", "red", "case", "dt"), _split_grid(DASK_SPLIT, len(DASK_SPLIT) - 1)
+)
 def test_dask_split_sums_combine_block_sums(
     monkeypatch: pytest.MonkeyPatch,
     route: str,
@@ -963,19 +968,9 @@ DASK_SPLIT_CUMSUM = [  # (shape, chunks, axis): the axis split across blocks
 ]
 
 
-def _split_cumsum_grid() -> list[Any]:
-    # float64 "overflow" and "cancel" data pass 2**1024 within the first blocks and take the
-    # portable path, which took 10-80 s per layout here: on the first layout only.
-    return [
-        pytest.param(shape, chunks, axis, case, dt, id=f"{shape}/{chunks}/{axis}-{case}-{dt}")
-        for i, (shape, chunks, axis) in enumerate(DASK_SPLIT_CUMSUM)
-        for case in SPLIT_CASES
-        for dt in ("float16", "bfloat16", "float32", "float64")
-        if i == 0 or not (dt == "float64" and case in ("overflow", "cancel"))
-    ]
-
-
-@pytest.mark.parametrize(("shape", "chunks", "axis", "case", "dt"), _split_cumsum_grid())
+@pytest.mark.parametrize(
+    ("shape", "chunks", "axis", "case", "dt"), _split_grid(DASK_SPLIT_CUMSUM, 0)
+)
 def test_dask_split_cumsums_start_each_block_from_an_exact_carry(
     monkeypatch: pytest.MonkeyPatch, shape: Any, chunks: Any, axis: int, case: str, dt: str
 ) -> None:
