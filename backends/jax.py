@@ -373,7 +373,11 @@ def _exporting(ctx: Any) -> bool:
 
 def _has_float64(*platforms: str) -> bool:
     """Whether every one of the JAX ``platforms`` (``"cpu"``, ``"tpu"``, ...) computes in float64,
-    by ``JaxBackend.capabilities.no_float64``, read at each call."""
+    by ``JaxBackend.capabilities.no_float64``, read at each call.
+
+    >>> _has_float64("cpu", "cuda"), _has_float64("cpu", "tpu")
+    (True, False)
+    """
     caps = JaxBackend.capabilities
     return all(caps.has_float64_on(p) for p in platforms)
 

@@ -510,6 +510,27 @@ def test_jax_portable_path_takes_the_work_format_of_the_platform_lowered_for(
         _assert_bits(fwk.to_numpy(f(t)), want[op], f"{op} on the CPU of a TPU host")
 
 
+@pytest.mark.parametrize("fwk", ["jax_x64"], indirect=True)
+def test_jax_vmap_outside_jit_takes_the_work_format_of_the_arrays_devices(
+    fwk: Framework, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # jax.vmap outside jit runs the primitive eagerly (its impl), which picks the work format
+    # by the array's devices: float64 work on the CPU (reference bits), float32 work where the
+    # CPU is declared without float64, which refuses float64 data as a TPU program does.
+    import jax
+
+    from unireduce import UnireduceValueError
+
+    x = _data("cancel", "float64", (3, 4, 40))
+    t = fwk.make(x, "float64")
+    be = backend_of(t)
+    f = jax.vmap(lambda a: _exact.sum(be, a, (1,), False, "float64", path="portable"))
+    _assert_bits(fwk.to_numpy(f(t)), exact_sum_along(x, (2,), False, "float64"), "vmap sum")
+    _cpu_without_float64(monkeypatch, be)
+    with pytest.raises(UnireduceValueError, match=r"^sum: .*without float64.*got float64\b"):
+        f(t)
+
+
 def _cpu_without_float64(monkeypatch: pytest.MonkeyPatch, be: Any) -> None:
     """Declare JAX's CPU without float64, as TPUs are (``capabilities.no_float64``), so that
     programs for the CPU run the TPU's float32 work here."""
