@@ -308,7 +308,7 @@ class DaskBackend(ArrayAPIBackend):
         independent of the chunking. A sum tries the blocks' certified double-doubles first
         (:meth:`_bounded_sum`) and computes the expansions only where that is uncertain.
         Where a block total or a carry passed float64's range (float64 data beyond 2**1024
-        that later blocks cancel) the portable path runs instead (:meth:`cond`); ``None``
+        that later blocks cancel) :meth:`_overflowed` runs instead (:meth:`cond`); ``None``
         (the portable path) without ``portable`` (``path="host"``) or where ``split_plan``
         declines. Complex results: each component so, then put together. The portable path
         across chunks took 24-150x dask's own sum and 45-82x its cumsum of 10**7 values."""
@@ -346,7 +346,7 @@ class DaskBackend(ArrayAPIBackend):
 
         def exact() -> Any:
             done, ok = stages(x, spec, red, dtype, plan)
-            return self.cond(ok, lambda: done, lambda: portable(x))
+            return self.cond(ok, lambda: done, lambda: self._overflowed(x, spec, nt, portable))
 
         if op == "cumsum":
             return exact()
@@ -357,6 +357,31 @@ class DaskBackend(ArrayAPIBackend):
         if quick is None:
             return exact()
         return self.cond(~da.any(da.isnan(quick)), lambda: quick, exact)
+
+    def _overflowed(self, x: Any, spec: str, nt: Any, portable: Callable[[Any], Any]) -> Any:
+        """The sums or cumsum ``spec`` of ``x`` where a block total or carry passed float64's
+        range (float64 data beyond 2**1024 that later blocks cancel), which float64 expansions
+        cannot hold: the data gathered and run whole by the host kernels, as where blocks hold
+        few rows, wherever one output's values fit ``GATHER_MAX`` bytes (``gather_plan`` with
+        ``overflowed``); else the portable path. The portable path across chunks built graphs
+        of about 4000 tasks for 600 values in 6 blocks (10 s threaded, 23.6 s synchronous).
+
+        >>> import dask.array as da, numpy as np
+        >>> from unireduce._registry import backend_of
+        >>> big = np.finfo(np.float64).max
+        >>> x = da.from_array(np.array([big, big, 0.5, -big, -big]), chunks=2)
+        >>> be = backend_of(x)
+        >>> be._overflowed(x, "sum:float64:0:0", np.float64, None).compute().tolist()
+        0.5
+        """
+        from unireduce._exact import gather_plan, parse_spec
+
+        regroup = gather_plan(spec, x.chunks, x.dtype.itemsize, overflowed=True)
+        if regroup is None:
+            return portable(x)
+        if parse_spec(spec, x.ndim)[0] == "cumsum":
+            return _gathered_cumsum(x, spec, regroup, nt)
+        return _gathered_sum(x, spec, regroup, nt)
 
     def _bounded_sum(self, x: Any, spec: str, dtype: str) -> Any:
         """The sum from each block's certified first try (``block_bounded``: a double-double

@@ -290,8 +290,8 @@ def test_dask_results_do_not_depend_on_chunking(chunks: Any) -> None:
 
 def _split_cases() -> list[tuple[str, Any, Any, Any]]:
     """Exact dask calls over split axes: (name, data, chunks, call); in the last two a block's
-    partial sum passes float64's range, so the lazy conditional (DaskBackend.cond) computes the
-    portable branch."""
+    partial sum passes float64's range, so the lazy conditional (DaskBackend.cond) computes its
+    other branch (DaskBackend._overflowed: the data gathered)."""
     import unireduce as ur
 
     rng = np.random.default_rng(3)
@@ -329,18 +329,25 @@ def test_dask_exact_graphs_survive_serialization(
     from unireduce import _exact as ex
 
     name, x, chunks, call = _split_cases()[case]
-    y = call(da.from_array(x, chunks=chunks))
-    # The spy pickles by reference (a function of this module): a lambda would be copied, and
+    d = da.from_array(x, chunks=chunks)
+    y = call(d)
+    # The spies pickle by reference (functions of this module): a lambda would be copied, and
     # with it the list it appends to.
+    cls = type(backend_of(d))
+    monkeypatch.setitem(_SPIED, "_overflowed", cls._overflowed)
+    monkeypatch.setattr(cls, "_overflowed", _counting_overflowed)
     monkeypatch.setattr(ex, "sum_rows", _counting_sum_rows)
     monkeypatch.setitem(_SPY, "sum_rows", 0)
+    monkeypatch.setitem(_SPY, "other branch", 0)
     got = np.asarray(pickle.loads(cloudpickle.dumps(y)).compute())
     _assert_bits(got, _split_reference(name, x), f"dask {name}, pickled graph")
-    ran = _SPY["sum_rows"] > 0
-    assert ran == name.startswith("over"), f"the portable branch ran: {ran}"
+    other = _SPY["other branch"]
+    assert other == (1 if name.startswith("over") else 0), f"the other branch ran {other}x"
+    assert _SPY["sum_rows"] == 0, "the portable path ran"
 
 
-_SPY = {"sum_rows": 0}
+_SPY = {"sum_rows": 0, "other branch": 0}
+_SPIED: dict[str, Any] = {}  # the spied originals
 
 
 def _counting_sum_rows(*args: Any, **kwargs: Any) -> Any:
@@ -348,29 +355,38 @@ def _counting_sum_rows(*args: Any, **kwargs: Any) -> Any:
     return _portable.sum_rows(*args, **kwargs)
 
 
+def _counting_overflowed(*args: Any, **kwargs: Any) -> Any:
+    _SPY["other branch"] += 1
+    return _SPIED["_overflowed"](*args, **kwargs)
+
+
 def test_dask_exact_under_distributed_workers() -> None:
     # The same calls computed by a dask.distributed cluster of two worker processes, each
-    # call's portable branch (blocks of a row passing float64's range) once, not once per block.
+    # call's other branch (blocks of a row passing float64's range: the data gathered) once,
+    # not once per block, and the portable path never.
     pytest.importorskip("dask.array", reason="dask is part of unireduce[all]")
     distributed = pytest.importorskip("distributed", reason="distributed is in unireduce[test]")
     import dask.array as da
 
     def spy() -> None:  # in each worker (a closure: cloudpickle sends it by value)
         from unireduce._exact import _portable
+        from unireduce.backends.array_api import DaskBackend
 
-        orig = getattr(_portable, "_unspied", _portable.sum_rows)
+        for owner, name in ((_portable, "sum_rows"), (DaskBackend, "_overflowed")):
+            orig = getattr(owner, f"_unspied_{name}", getattr(owner, name))
 
-        def counted(*args: Any, **kwargs: Any) -> Any:
-            _portable._calls += 1  # type: ignore[attr-defined]
-            return orig(*args, **kwargs)
+            def counted(*args: Any, _orig: Any = orig, _name: str = name, **kwargs: Any) -> Any:
+                _portable._calls[_name] += 1  # type: ignore[attr-defined]
+                return _orig(*args, **kwargs)
 
-        _portable._unspied, _portable._calls = orig, 0  # type: ignore[attr-defined]
-        _portable.sum_rows = counted
+            setattr(owner, f"_unspied_{name}", orig)
+            setattr(owner, name, counted)
+        _portable._calls = {"sum_rows": 0, "_overflowed": 0}  # type: ignore[attr-defined]
 
-    def calls() -> int:
+    def calls() -> dict[str, int]:
         from unireduce._exact import _portable
 
-        return int(_portable._calls)  # type: ignore[attr-defined]
+        return dict(_portable._calls)  # type: ignore[attr-defined]
 
     with (
         distributed.LocalCluster(
@@ -383,8 +399,9 @@ def test_dask_exact_under_distributed_workers() -> None:
             client.run(spy)
             got = np.asarray(client.compute(y).result())
             _assert_bits(got, _split_reference(name, x), f"dask {name} on distributed workers")
-            ran = sum(client.run(calls).values())
-            assert ran == (1 if name.startswith("over") else 0), f"{name}: portable ran {ran}x"
+            ran = [c["_overflowed"] for c in client.run(calls).values()]
+            assert sum(ran) == name.startswith("over"), f"{name}: other branch ran {ran}x"
+            assert all(c["sum_rows"] == 0 for c in client.run(calls).values()), name
 
 
 DASK_WHOLE = [  # (shape, chunks, reduced axes): every reduced axis in one chunk
@@ -526,8 +543,8 @@ SPLIT_CASES = ["random", "range", "subnormal", "cancel", "ties", "overflow", "sp
 def _dask_split_case(
     monkeypatch: pytest.MonkeyPatch, case: str, dt: str, shape: Any, chunks: Any
 ) -> tuple[np.ndarray, Any]:
-    """The data and its dask array; the portable path fails the test unless float64 block
-    totals may pass 2**1024 ("overflow", "cancel")."""
+    """The data and its dask array; the portable path fails the test (float64 block totals
+    past 2**1024, in "overflow" and "cancel" data, are gathered)."""
     da = pytest.importorskip("dask.array", reason="dask is part of unireduce[all]")
     if dt == "bfloat16":
         pytest.importorskip("ml_dtypes", reason="bfloat16 NumPy arrays need ml_dtypes")
@@ -537,8 +554,7 @@ def _dask_split_case(
     def no_portable(*args: Any) -> Any:
         raise AssertionError("the portable path ran")
 
-    if not (dt == "float64" and case in ("overflow", "cancel")):
-        monkeypatch.setattr(_exact, "sum_rows", no_portable)
+    monkeypatch.setattr(_exact, "sum_rows", no_portable)
     monkeypatch.setattr(_exact, "GATHER_FRACTION", np.inf)  # partials, however few the rows
     return x, da.from_array(x, chunks=chunks)
 
@@ -553,26 +569,18 @@ def _no_bounded_sums(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(_exact, "finish_bounded", nothing_sure)
 
 
-def _split_grid(layouts: list[Any], portable: int) -> list[Any]:
-    """``(*layout, case, dt)`` for every layout, case and dtype, but float64 "overflow" and
-    "cancel" data only on ``layouts[portable]``: they pass 2**1024 within the first blocks and
-    take the portable path over dask, which took 10-80 s per layout (30-62 s per layout and
-    route for the split sums in CI)."""
+def _split_grid(layouts: list[Any]) -> list[Any]:
+    """``(*layout, case, dt)`` for every layout, case and dtype."""
     return [
         pytest.param(*layout, case, dt, id=f"{'/'.join(map(str, layout))}-{case}-{dt}")
-        for i, layout in enumerate(layouts)
+        for layout in layouts
         for case in SPLIT_CASES
         for dt in ("float16", "bfloat16", "float32", "float64")
-        if i == portable or not (dt == "float64" and case in ("overflow", "cancel"))
     ]
 
 
 @pytest.mark.parametrize("route", ["bounded first", "expansions"])
-# The portable path on the last layout (two axes of three); over one axis:
-# test_dask_split_totals_past_float64s_range_take_the_portable_path.
-@pytest.mark.parametrize(
-    ("shape", "chunks", "red", "case", "dt"), _split_grid(DASK_SPLIT, len(DASK_SPLIT) - 1)
-)
+@pytest.mark.parametrize(("shape", "chunks", "red", "case", "dt"), _split_grid(DASK_SPLIT))
 def test_dask_split_sums_combine_block_sums(
     monkeypatch: pytest.MonkeyPatch,
     route: str,
@@ -968,9 +976,7 @@ DASK_SPLIT_CUMSUM = [  # (shape, chunks, axis): the axis split across blocks
 ]
 
 
-@pytest.mark.parametrize(
-    ("shape", "chunks", "axis", "case", "dt"), _split_grid(DASK_SPLIT_CUMSUM, 0)
-)
+@pytest.mark.parametrize(("shape", "chunks", "axis", "case", "dt"), _split_grid(DASK_SPLIT_CUMSUM))
 def test_dask_split_cumsums_start_each_block_from_an_exact_carry(
     monkeypatch: pytest.MonkeyPatch, shape: Any, chunks: Any, axis: int, case: str, dt: str
 ) -> None:
@@ -983,15 +989,18 @@ def test_dask_split_cumsums_start_each_block_from_an_exact_carry(
     _assert_bits(got, exact_cumsum_along(x, axis, dt), f"dask {dt} {case} {shape}/{chunks}")
 
 
+@pytest.mark.parametrize("fits", [True, False], ids=["gathered", "portable"])
 @pytest.mark.parametrize("op", ["sum", "cumsum"])
-def test_dask_split_totals_past_float64s_range_take_the_portable_path(
-    monkeypatch: pytest.MonkeyPatch, op: str
+def test_dask_split_totals_past_float64s_range(
+    monkeypatch: pytest.MonkeyPatch, op: str, fits: bool
 ) -> None:
     # The first two blocks' exact sum passes 2**1024 (the sum's first block alone does); the
-    # last cancels it. Float64 expansions cannot hold that, so the portable path runs, once
-    # for all the blocks, and the result keeps the blocks a partials route would give.
+    # last cancels it. Float64 expansions cannot hold that: the data is gathered and run whole
+    # by the host kernels, or where one output's values pass GATHER_MAX bytes the portable
+    # path runs, once for all the blocks. The result keeps the blocks a partials route gives.
     da = pytest.importorskip("dask.array", reason="dask is part of unireduce[all]")
     monkeypatch.setattr(_exact, "GATHER_FRACTION", np.inf)  # the partials route
+    monkeypatch.setattr(_exact, "GATHER_MAX", 7 * 8 if fits else 7 * 8 - 1)
     big = np.finfo(np.float64).max
     x = np.array([big, 0.5, big, 0.25, -big, -big, 1.0])
     d = da.from_array(x, chunks=(3, 1, 3) if op == "sum" else (2, 2, 3))
@@ -999,22 +1008,25 @@ def test_dask_split_totals_past_float64s_range_take_the_portable_path(
     be = backend_of(d)
     if op == "sum":
         got = np.asarray(_exact.sum(be, d, (0,), False, "float64").compute())
-        assert got == 1.75 and len(ran) == 1
-        return
-    y = _exact.cumsum(be, d, 0, "float64")
-    assert y.chunks == d.chunks
-    got = np.asarray(y.compute())
-    _assert_bits(got, exact_cumsum_along(x, 0, "float64"), "carry past float64's range")
-    assert got[-1] == 1.75 and np.isinf(got[2]) and len(ran) == 1
+        assert got == 1.75
+    else:
+        y = _exact.cumsum(be, d, 0, "float64")
+        assert y.chunks == d.chunks
+        got = np.asarray(y.compute())
+        _assert_bits(got, exact_cumsum_along(x, 0, "float64"), "carry past float64's range")
+        assert got[-1] == 1.75 and np.isinf(got[2])
+    assert len(ran) == (0 if fits else 1)
 
 
+@pytest.mark.parametrize("fits", [True, False], ids=["gathered", "portable"])
 def test_dask_split_complex_cumsum_whose_real_carry_overflows(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, fits: bool
 ) -> None:
-    # Per component: the real part's carry passes 2**1024 and takes its part of the portable
-    # path; the imaginary part keeps the partials route.
+    # Per component: the real part's carry passes 2**1024 and is gathered (or takes its part
+    # of the portable path); the imaginary part keeps the partials route.
     da = pytest.importorskip("dask.array", reason="dask is part of unireduce[all]")
     monkeypatch.setattr(_exact, "GATHER_FRACTION", np.inf)
+    monkeypatch.setattr(_exact, "GATHER_MAX", 7 * 8 if fits else 7 * 8 - 1)
     big = np.finfo(np.float64).max
     x = np.array([big, 0.5, big, 0.25, -big, -big, 1.0]) + 1j * np.arange(1.0, 8.0) / 3
     d = da.from_array(x, chunks=(2, 2, 3))
@@ -1023,7 +1035,7 @@ def test_dask_split_complex_cumsum_whose_real_carry_overflows(
     assert y.chunks == d.chunks
     got = np.asarray(y.compute())
     _assert_bits(got, exact_cumsum_along(x, 0, "complex128"), "complex carry past the range")
-    assert got[-1].real == 1.75 and len(ran) == 1
+    assert got[-1].real == 1.75 and len(ran) == (0 if fits else 1)
 
 
 def test_dask_cond_keeps_the_chunks_and_computes_the_other_branch_once() -> None:

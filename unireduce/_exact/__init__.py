@@ -255,6 +255,11 @@ def _cut(
 #: of float32 data summed over axis 0 made partials of 86% of the data's size, 7-28x dask's sum.
 GATHER_FRACTION = 1 / 8
 
+#: The most bytes of one output's values that a split dask sum or cumsum whose block totals
+#: passed float64's range gathers into one task (:func:`gather_plan` with ``overflowed``);
+#: beyond it the portable path runs.
+GATHER_MAX = 2**28
+
 
 def component_spec(spec: str) -> str | None:
     """The spec for each component of a complex result's spec (its real dtype); ``None`` for a
@@ -292,22 +297,31 @@ def batched_spec(spec: str) -> str:
 
 
 def gather_plan(
-    spec: str, chunks: tuple[tuple[int, ...], ...], itemsize: int
+    spec: str, chunks: tuple[tuple[int, ...], ...], itemsize: int, overflowed: bool = False
 ) -> dict[int, int] | None:
     """For a spec whose reduced axes (cumsum axis) are split across ``chunks``: the rechunk
-    that gathers them whole, blocks no larger than the largest now, where that beats per-block
-    partials (:data:`GATHER_FRACTION`); else ``None``.
+    that gathers them whole, blocks no larger than the largest now (or than one output's
+    values), where that beats per-block partials (:data:`GATHER_FRACTION`); else ``None``.
+    With ``overflowed`` (block totals passed float64's range, which partials cannot hold):
+    wherever one output's values fit :data:`GATHER_MAX` bytes.
 
     >>> gather_plan("sum:float32:0:0", ((100,) * 10, (10**4,)), 4)
     {0: -1, 1: 1000}
     >>> gather_plan("sum:float32:0:0", ((10**4,) * 10, (10**4,)), 4) is None
+    True
+    >>> gather_plan("sum:float64:0:0", ((10**4,) * 10, (10**4,)), 8, overflowed=True)
+    {0: -1, 1: 1000}
+    >>> gather_plan("sum:float64:0:0", ((10**8,) * 10, (1,)), 8, overflowed=True) is None
     True
     """
     _, out, red, kept, _ = parse_spec(spec, len(chunks))
     n_red = math.prod(builtins.sum(chunks[a]) for a in red)  # this module's sum shadows it
     blocks = math.prod(len(chunks[a]) for a in red)
     parts = 2 if out in COMPLEX_COMPONENT else 1  # complex: partials per component
-    if parts * (_host.EXPANSION + 1) * 8 * blocks <= GATHER_FRACTION * n_red * itemsize:
+    if overflowed:
+        if n_red * itemsize > GATHER_MAX:
+            return None
+    elif parts * (_host.EXPANSION + 1) * 8 * blocks <= GATHER_FRACTION * n_red * itemsize:
         return None
     largest = math.prod(max(c) for c in chunks)
     return _cut(chunks, red, kept, max(largest // n_red, 1))
