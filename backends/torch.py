@@ -171,6 +171,17 @@ class TorchBackend(Backend):
         # (the registry builds adapters outside the trace, see _registry.backend_of).
         self._guard_op = _guard_op(torch)
         self._host_op = _host_op(torch)
+        self._plans: dict[Any, Any] = {}
+
+    def plan_cache(self) -> dict[Any, Any]:
+        """The frontend's cache of resolved calls, but a fresh dict while Dynamo traces
+        (``_plan_cache`` stays unset, so the frontend always asks here). Dynamo guards on the
+        Python state a trace reads: every function compiled through the shared cache was tied to
+        its length, and each plan added later (a new call signature, eager or compiled)
+        recompiled them all, the first compiled call of each signature included."""
+        if self.torch.compiler.is_compiling():
+            return {}  # resolved from the rule tables, which never change
+        return self._plans
 
     def is_array(self, x: object) -> bool:
         return isinstance(x, self.torch.Tensor)

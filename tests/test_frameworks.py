@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 
 import unireduce as ur
+from unireduce._registry import backend_of
 
 torch = pytest.importorskip("torch", reason="PyTorch is not installed")
 
@@ -69,6 +70,29 @@ class TestTorch:
         # [8,5,0] -> 13; unreduced int8 copy summed by torch: 6 and 9.
         assert compiled(x).tolist() == [22.0, 31.0]
         assert f(x).tolist() == [22.0, 31.0]
+
+    def test_torch_compile_compiles_each_function_once(self) -> None:
+        # Dynamo guards on the Python state a trace reads. Through the shared plan cache every
+        # compiled function was tied to the cache's length: the first call of each new signature
+        # (here g's, then an eager one) recompiled every function compiled before.
+        graphs: list[str] = []
+
+        def count(gm: torch.fx.GraphModule, inputs: object) -> object:
+            graphs.append(str(gm.graph))
+            return gm.forward
+
+        f = torch.compile(lambda a: ur.sum(a, axis=0), backend=count, fullgraph=True)
+        g = torch.compile(
+            lambda a: ur.cumsum(a, axis=0, precision="exact"), backend=count, fullgraph=True
+        )
+        x = torch.arange(6.0).reshape(3, 2)
+        for i in range(3):
+            assert f(x + i).tolist() == [6.0 + 3 * i, 9.0 + 3 * i]
+            assert g(x + i)[-1].tolist() == [6.0 + 3 * i, 9.0 + 3 * i]
+            # signatures resolved eagerly after the cache was emptied: plans added later
+            backend_of(x).plan_cache().clear()
+            assert ur.sum(x.to(torch.int16)).tolist() == 15
+        assert len(graphs) == 2, f"{len(graphs)} compilations for two functions"
 
 
 # ----------------------------------------------------------------------------- TensorFlow
