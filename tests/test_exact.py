@@ -420,7 +420,7 @@ def test_jax_portable_path_for_tpus_works_in_float32(
     _cpu_without_float64(monkeypatch, be)
     calls: list[tuple[str, Any, np.ndarray]] = []
     # Rows of one case each (axis 2), of all cases (axis 0) and all values; every axis form is
-    # checked in float64 work by test_sum_bits (each program took 6-17 s in CI, mostly compiling).
+    # checked in float64 work by test_sum_bits (nine programs took 38-83 s a case in CI).
     for axes, keep in ((None, False), ((0,), True), ((2,), False)):
         f = jax.jit(lambda a, ax=axes, k=keep: _exact.sum(be, a, ax, k, dt, path="portable"))
         want = exact_sum_along(x, axes if axes is not None else (0, 1, 2), keep, dt)
