@@ -86,6 +86,33 @@ def _register_vmap(torch: Any, name: str, rule: Callable[..., Any]) -> None:
 _VMAP_DONE: set[str] = set()
 
 
+def _substitute_for_dynamo(torch: Any) -> bool:
+    """Has Dynamo trace the frontend's traced variants (``_registry.traced_substitutes``), once
+    per process; whether they are in place.
+
+    Dynamo guards on the Python state a trace reads, and guards a dict on all its keys: the
+    registry's type cache and the plan cache grow in eager calls, and each entry added
+    recompiled every function compiled before (four types learnt, four recompilations of each;
+    torch's ``recompile_limit`` is 8). ``torch.compiler.substitute_in_graph`` (torch >= 2.5)
+    makes Dynamo trace a variant that reads neither, while eager calls keep the plain cached
+    lookups.
+    """
+    if _SUBSTITUTED:
+        return True
+    substitute = getattr(torch.compiler, "substitute_in_graph", None)
+    if substitute is None:
+        return False
+    from unireduce._registry import traced_substitutes
+
+    for original, traced in traced_substitutes():
+        substitute(original)(traced)
+    _SUBSTITUTED.append(True)
+    return True
+
+
+_SUBSTITUTED: list[bool] = []
+
+
 def _host_impl(x: Any, spec: str, shape: list[int], dtype: Any) -> Any:
     """``unireduce._exact.run_host(spec, x's memory)`` as a new contiguous tensor."""
     import torch
@@ -172,13 +199,18 @@ class TorchBackend(Backend):
         self._guard_op = _guard_op(torch)
         self._host_op = _host_op(torch)
         self._plans: dict[Any, Any] = {}
+        if _substitute_for_dynamo(torch):
+            # Dynamo traces _api._resolve_traced, which asks plan_cache(): the frontend's
+            # inlined lookup may read the eager cache directly.
+            self._plan_cache = self._plans
 
     def plan_cache(self) -> dict[Any, Any]:
-        """The frontend's cache of resolved calls, but a fresh dict while Dynamo traces
-        (``_plan_cache`` stays unset, so the frontend always asks here). Dynamo guards on the
-        Python state a trace reads: every function compiled through the shared cache was tied to
-        its length, and each plan added later (a new call signature, eager or compiled)
-        recompiled them all, the first compiled call of each signature included."""
+        """The frontend's cache of resolved calls, but a fresh dict while Dynamo traces.
+        Dynamo guards on the Python state a trace reads: every function compiled through the
+        shared cache was tied to its length, and each plan added later (a new call signature,
+        eager or compiled) recompiled them all, the first compiled call of each signature
+        included. The frontend's inlined lookup reads ``_plan_cache`` only where Dynamo
+        traces its substitute instead (:func:`_substitute_for_dynamo`), else it is unset."""
         if self.torch.compiler.is_compiling():
             return {}  # resolved from the rule tables, which never change
         return self._plans

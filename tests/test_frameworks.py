@@ -94,6 +94,39 @@ class TestTorch:
             assert ur.sum(x.to(torch.int16)).tolist() == 15
         assert len(graphs) == 2, f"{len(graphs)} compilations for two functions"
 
+    def test_torch_compile_does_not_recompile_as_the_registry_learns_types(self) -> None:
+        # Dynamo guards a dict a trace reads on all its keys: through the registry's type cache
+        # every compiled function recompiled on each array type first seen later (torch's
+        # recompile_limit is 8). Dynamo now traces _api._resolve_traced instead.
+        import numpy as np
+
+        from unireduce._registry import _BY_TYPE
+
+        graphs: list[str] = []
+
+        def count(gm: torch.fx.GraphModule, inputs: object) -> object:
+            graphs.append(str(gm.graph))
+            return gm.forward
+
+        class Sub(torch.Tensor):  # new types on every run
+            pass
+
+        class Arr(np.ndarray):
+            pass
+
+        x = torch.arange(6.0).reshape(3, 2)
+        ur.sum(x)  # the torch adapter is in place before the first trace
+        f = torch.compile(lambda a: ur.sum(a, axis=0), backend=count, fullgraph=True)
+        g = torch.compile(lambda a: ur.cumulative_sum(a, axis=0), backend=count, fullgraph=True)
+        for i, a in enumerate((torch.zeros(2).as_subclass(Sub), np.zeros(2).view(Arr), None)):
+            assert f(x + i).tolist() == [6.0 + 3 * i, 9.0 + 3 * i]
+            assert g(x + i)[-1].tolist() == [6.0 + 3 * i, 9.0 + 3 * i]
+            if a is not None:
+                assert type(a) not in _BY_TYPE
+                assert float(ur.sum(a)) == 0.0
+                assert type(a) in _BY_TYPE  # learnt after f and g were compiled
+        assert len(graphs) == 2, f"{len(graphs)} compilations for two functions"
+
 
 # ----------------------------------------------------------------------------- TensorFlow
 class TestTensorFlow:

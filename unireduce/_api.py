@@ -13,7 +13,7 @@ from typing import Any
 from ._backend import Backend
 from ._dtypes import KIND
 from ._errors import AxisError, UnireduceTypeError, UnireduceValueError
-from ._registry import _BY_TYPE, backend_of
+from ._registry import _BY_TYPE, backend_of, backend_of_traced
 from ._resolve import Plan, cumsum_axis, exact_precision, normalize_axes, plan
 
 __all__ = ["cumsum", "cumulative_sum", "reduce_sum", "sum"]
@@ -74,6 +74,34 @@ def _exact_input(be: Backend, x: Array, p: Plan) -> Array:
     return be.astype(x, p.out_native)
 
 
+def _resolve(fn: str, x: Array, dtype: object, semantics: object) -> tuple[Backend, Plan]:
+    """The adapter of ``x`` and the :class:`Plan` of the call: the hot path of every call, with
+    the registry's and the plan cache's lookups inlined (a backend with one dtype mode keeps its
+    cache in ``_plan_cache``: no method call). Under torch.compile Dynamo traces
+    :func:`_resolve_traced` instead (the torch adapter substitutes it)."""
+    be = _BY_TYPE.get(type(x)) or backend_of(x)
+    try:
+        cache = be._plan_cache or be.plan_cache()
+        p = cache.get((fn, semantics, x.dtype, type(dtype), dtype))
+    except TypeError:  # an unhashable argument
+        p = None
+    return be, p if p is not None else plan(fn, semantics, be, x.dtype, dtype)
+
+
+def _resolve_traced(fn: str, x: Array, dtype: object, semantics: object) -> tuple[Backend, Plan]:
+    """:func:`_resolve` as a tracer that guards on the Python state it reads sees it (Dynamo:
+    :func:`unireduce._registry.traced_substitutes`): no read of the registry's type cache or of
+    an eager plan cache, both of which grow, and each entry added would recompile every function
+    compiled before.
+
+    >>> import numpy as np
+    >>> _resolve_traced("sum", np.zeros(2, np.int8), None, "numpy")[1].out
+    'int64'
+    """
+    be = backend_of_traced(x)
+    return be, plan(fn, semantics, be, x.dtype, dtype)
+
+
 def _reduce(
     fn: str,
     x: Array,
@@ -84,15 +112,7 @@ def _reduce(
     name: str | None = None,
     precision: object = "native",
 ) -> Array:
-    be = _BY_TYPE.get(type(x)) or backend_of(x)
-    try:  # the plan cache, inlined: this is the hot path of every call
-        # (a backend with one dtype mode keeps its cache in _plan_cache: no method call needed)
-        cache = be._plan_cache or be.plan_cache()
-        p = cache.get((fn, semantics, x.dtype, type(dtype), dtype))
-    except TypeError:  # an unhashable argument
-        p = None
-    if p is None:
-        p = plan(fn, semantics, be, x.dtype, dtype)
+    be, p = _resolve(fn, x, dtype, semantics)
     if p.full is not None and axis is None and keepdims is False and precision == "native":
         return p.full(x)  # the commonest call, as the adapter spells it (name is TF-only)
     if keepdims is not False:
@@ -191,8 +211,7 @@ def _cumulate(
     semantics: object,
     precision: object = "native",
 ) -> Array:
-    be = _BY_TYPE.get(type(x)) or backend_of(x)
-    p = plan(fn, semantics, be, x.dtype, dtype)
+    be, p = _resolve(fn, x, dtype, semantics)
     prof = p.prof
     exact = None if precision == "native" else _exact_mod(fn, precision, be, x)
     if exclusive and include_initial:

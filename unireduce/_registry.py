@@ -188,6 +188,37 @@ def backend_of(x: object) -> Backend:
     return _detect(x)
 
 
+def backend_of_traced(x: object) -> Backend:
+    """:func:`backend_of` as a tracer that guards on the Python state it reads sees it (Dynamo,
+    through :func:`traced_substitutes`): a torch tensor's adapter without a read of the type
+    cache. Dynamo guards a dict it reads on all its keys, so every type first seen later (a NumPy
+    array, a tensor subclass, a JAX tracer) recompiled every function compiled before, and each
+    such recompilation counts toward torch's ``recompile_limit`` (8), past which the function runs
+    eagerly.
+
+    >>> import numpy as np
+    >>> backend_of_traced(np.zeros(2)).name
+    'numpy'
+    """
+    torch = sys.modules.get("torch")
+    if torch is not None and isinstance(x, torch.Tensor):
+        return get_backend(_torch_backend_name())
+    return backend_of(x)
+
+
+def traced_substitutes() -> list[tuple[Any, Any]]:
+    """The frontend's functions that read caches which grow, each with the variant a tracer that
+    guards on the Python state it reads should trace instead: ``(original, traced)`` pairs, which
+    the torch adapter registers with ``torch.compiler.substitute_in_graph``.
+
+    >>> [f.__name__ for f, _ in traced_substitutes()]
+    ['backend_of', '_resolve']
+    """
+    from . import _api
+
+    return [(backend_of, backend_of_traced), (_api._resolve, _api._resolve_traced)]
+
+
 def _torch_backend_name() -> str:
     """Load the registry and the torch adapter; returns its name (a constant of any trace)."""
     for name, cls in _ordered_classes():
