@@ -94,6 +94,22 @@ class TestTorch:
             assert ur.sum(x.to(torch.int16)).tolist() == 15
         assert len(graphs) == 2, f"{len(graphs)} compilations for two functions"
 
+    def test_torch_compile_of_numpy_code(self) -> None:
+        # Dynamo traces NumPy code too (graph breaks allowed: it cannot trace every ndarray
+        # attribute). The traced lookup's NumPy step once called backend_of, which Dynamo
+        # replaces by that same lookup: a RecursionError.
+        import numpy as np
+
+        ur.sum(torch.zeros(1))  # the torch adapter, and so the traced lookups, in place
+        a = np.arange(6.0).reshape(2, 3)
+        f = torch.compile(lambda v: ur.sum(v, axis=0) + 1)
+        g = torch.compile(lambda v: ur.cumsum(v.astype(np.int8), axis=1))
+        for _ in range(2):  # before and after the NumPy adapter learnt the type eagerly
+            got, cum = f(a), g(a)
+            assert type(got) is np.ndarray and got.tolist() == [4.0, 6.0, 8.0]
+            assert cum.dtype == np.int64 and cum.tolist() == [[0, 1, 3], [3, 7, 12]]
+            ur.sum(a)
+
     def test_torch_compile_does_not_recompile_as_the_registry_learns_types(self) -> None:
         # Dynamo guards a dict a trace reads on all its keys: through the registry's type cache
         # every compiled function recompiled on each array type first seen later (torch's

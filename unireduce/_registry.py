@@ -203,7 +203,8 @@ def backend_of_traced(x: object) -> Backend:
     torch = sys.modules.get("torch")
     if torch is not None and isinstance(x, torch.Tensor):
         return get_backend(_torch_backend_name())
-    return backend_of(x)
+    # backend_of's other steps: a call of backend_of would be this function again under Dynamo.
+    return _BY_TYPE.get(type(x)) or _detect(x)
 
 
 def traced_substitutes() -> list[tuple[Any, Any]]:
