@@ -146,9 +146,11 @@ class Backend(abc.ABC):
         """The frontend's cache of resolved calls for this backend (one per :meth:`mode`).
 
         Per backend, so a traced call (torch.compile) only ever sees its own dtype objects. An
-        adapter with dtype modes (JAX), or whose tracer guards on the Python state it reads
-        (torch: a fresh dict while Dynamo traces), overrides this and leaves ``_plan_cache``
-        unset: the frontend reads ``_plan_cache`` directly when it is set.
+        adapter with dtype modes (JAX) overrides this and leaves ``_plan_cache`` unset: the
+        frontend's inlined lookup reads ``_plan_cache`` directly when it is set. An adapter
+        whose tracer guards on the Python state it reads (torch: a fresh dict while Dynamo
+        traces) overrides this too, and sets ``_plan_cache`` only where that tracer traces
+        ``_api._resolve_traced`` instead of the inlined lookup.
         """
         cache = self._plan_cache
         if cache is None:
